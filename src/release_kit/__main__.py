@@ -1,0 +1,3 @@
+from release_kit.cli import main
+
+main()

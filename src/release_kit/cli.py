@@ -1,0 +1,133 @@
+"""The ``release-kit`` command line: the only place that turns errors into exit codes.
+
+Capabilities are imported inside their commands, so ``release-kit --help`` starts fast
+and never loads httpx, boto3, azure or cryptography.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from release_kit import __version__, gha
+from release_kit.errors import ExitCode, ReleaseKitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+INTERNAL_ERROR = 70
+
+
+def env(name: str) -> str:
+    return gha.input_env(name)
+
+
+def verdict_options(func: F) -> F:
+    """``--report`` and ``--format``, shared by every command that produces a verdict."""
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        envvar=env("format"),
+        help="What stdout gets: a table or the JSON report.",
+    )(func)
+    func = click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=env("report"),
+        help="Also write the JSON report to this file.",
+    )(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="release-kit")
+def cli() -> None:
+    """Enforced, evidenced release steps for GitHub Actions and laptops.
+
+    Exit codes: 0 success; 1 what was verified is not OK; 2 usage, configuration,
+    input or permission error; 3 a remote gave up after retries.
+    """
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of .github/release-kit.yml."""
+    from release_kit.config import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@cli.command("verify-gates")
+@click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY.")
+@click.option("--ref", envvar=env("ref"), help="Tag, branch or commit SHA. Default: $GITHUB_SHA.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=env("config"),
+    help="Policy file. Default: .github/release-kit.yml if present, else the built-in runbook policy.",
+)
+@click.option(
+    "--wait",
+    type=click.IntRange(min=0, max=6 * 3600),
+    default=0,
+    envvar=env("wait"),
+    show_default=True,
+    help="Poll up to this many seconds while a gate is pending.",
+)
+@verdict_options
+def verify_gates(
+    repo: str | None, ref: str | None, config_path: Path | None, wait: int, report_path: Path | None, fmt: str
+) -> int:
+    """Prove that every release gate is green for the exact commit of REF."""
+    from release_kit.gates.command import run
+
+    return run(repo=repo, ref=ref, config_path=config_path, wait=wait, report_path=report_path, fmt=fmt)
+
+
+def _fail(message: str, code: int) -> int:
+    message = " ".join(gha.redact(message).split())
+    if gha.in_actions():
+        gha.error(message, title="release-kit")
+    else:
+        click.echo(f"release-kit: error: {message}", err=True)
+    return code
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    debug = os.environ.get("RELEASE_KIT_DEBUG") == "1"
+    try:
+        result = cli.main(args=argv, prog_name="release-kit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see 'release-kit {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        return _fail(exc.format_message() + hint, ExitCode.USAGE)
+    except click.Abort:
+        return _fail("aborted", 130)
+    except ReleaseKitError as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(exc.one_line(), exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc} (a bug; RELEASE_KIT_DEBUG=1 shows the traceback)",
+            INTERNAL_ERROR,
+        )
+    return int(result) if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run_cli())

@@ -1,0 +1,220 @@
+"""A small GitHub REST client on httpx: auth, API base, pagination, ETags, error mapping.
+
+Honours ``GITHUB_TOKEN``, ``GITHUB_API_URL`` (GitHub Enterprise Server, local fakes)
+and ``GITHUB_REPOSITORY``. Every request goes through :mod:`release_kit.http`'s retry
+policy. Anonymous access works for public repositories.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from release_kit import __version__, gha
+from release_kit.errors import ExitCode, InputError, RemoteError
+from release_kit.http import RetryPolicy, make_client
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+_REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+
+Json = Any
+
+
+@dataclass(frozen=True)
+class RepoName:
+    owner: str
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+def parse_repo(value: str | None, *, flag: str = "--repo") -> RepoName:
+    """``OWNER/NAME``, defaulting to ``$GITHUB_REPOSITORY``."""
+    value = value or os.environ.get("GITHUB_REPOSITORY") or ""
+    if not value:
+        raise InputError(f"{flag} is required: expected OWNER/NAME (or set GITHUB_REPOSITORY)")
+    if value.endswith(".git") or value == "." or ".." in value or not _REPO_RE.match(value):
+        raise InputError(f"{flag} {value!r} is not a repository: expected OWNER/NAME, e.g. octo-org/app")
+    owner, name = value.split("/", 1)
+    return RepoName(owner, name)
+
+
+class GitHubError(RemoteError):
+    """GitHub answered with a status that retrying cannot change."""
+
+    def __init__(self, status: int, method: str, path: str, message: str) -> None:
+        super().__init__(f"GitHub answered {status} to {method} {path}: {message}")
+        if status >= 500:
+            self.exit_code = ExitCode.REMOTE
+        self.status = status
+        self.path = path
+        self.api_message = message
+
+
+def _api_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or "no message"
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return " ".join(str(body["message"]).split())
+    return response.reason_phrase or "no message"
+
+
+def next_link(response: httpx.Response) -> str | None:
+    for url, rel in _LINK_RE.findall(response.headers.get("link", "")):
+        if rel == "next":
+            return str(url)
+    return None
+
+
+class GitHubClient:
+    """Thread-safe: the gates check issues independent requests concurrently."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        api_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        env = os.environ
+        token = token if token is not None else env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
+        gha.mask(token)
+        self.api_url = (api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": f"release-kit/{__version__}",
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.authenticated = bool(token)
+        self._http = make_client(base_url=self.api_url, headers=headers, transport=transport, policy=policy)
+        self._etags: dict[str, tuple[str, Json]] = {}
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- requests ---------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Json = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        with self._lock:
+            self.requests += 1
+        response = self._http.request(method, path, params=params, json=json, headers=headers)
+        if response.status_code >= 400:
+            raise self._error(method, path, response)
+        return response
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> GitHubError:
+        message = _api_message(response)
+        status = response.status_code
+        shown = httpx.URL(path).path or path
+        if status == 401:
+            err: GitHubError = GitHubAuthError(status, method, shown, message)
+        elif status == 404:
+            err = GitHubNotFound(status, method, shown, message)
+        elif status == 403:
+            err = GitHubForbidden(status, method, shown, message)
+        else:
+            err = GitHubError(status, method, shown, message)
+        return err
+
+    def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Json:
+        """GET with ETag revalidation: a 304 answers from the cache and costs no rate limit."""
+        key = str(self._http.build_request("GET", path, params=params).url)
+        cached = self._etags.get(key)
+        headers = {"If-None-Match": cached[0]} if cached else None
+        with self._lock:
+            self.requests += 1
+        response = self._http.get(path, params=params, headers=headers)
+        if response.status_code == 304 and cached:
+            return cached[1]
+        if response.status_code >= 400:
+            raise self._error("GET", path, response)
+        data = response.json()
+        etag = response.headers.get("etag")
+        if etag:
+            self._etags[key] = (etag, data)
+        return data
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        key: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Json]:
+        """Every item of a list endpoint, following ``Link: rel="next"`` to the end.
+
+        ``key`` names the list inside wrapped answers (``workflow_runs``, ``check_runs``).
+        ``limit`` stops early once that many items were read.
+        """
+        query: dict[str, str | int] | None = {"per_page": PER_PAGE, **(params or {})}
+        url: str | None = path
+        seen = 0
+        while url:
+            with self._lock:
+                self.requests += 1
+            response = self._http.get(url, params=query)
+            if response.status_code >= 400:
+                raise self._error("GET", path, response)
+            body = response.json()
+            items = body.get(key, []) if key and isinstance(body, dict) else body
+            if not isinstance(items, list):
+                raise RemoteError(f"GitHub answered GET {path} with an unexpected shape (no list)")
+            for item in items:
+                yield item
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            url = next_link(response)
+            query = None  # the next link carries the whole query (params={} would drop it)
+
+
+class GitHubAuthError(GitHubError):
+    def one_line(self) -> str:
+        return (
+            f"GitHub rejected the token (401 {self.api_message}) on {self.path}: "
+            "check GITHUB_TOKEN, or unset it for anonymous access to a public repository"
+        )
+
+
+class GitHubNotFound(GitHubError):
+    pass
+
+
+class GitHubForbidden(GitHubError):
+    pass

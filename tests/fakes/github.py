@@ -1,0 +1,370 @@
+"""A stateful fake of the GitHub REST endpoints release-kit reads, at the HTTP layer.
+
+Every object it serves starts from a real payload in tests/fixtures/github-api and is
+mutated (ids, shas, names, conclusions, dates). It answers httpx requests directly
+(:meth:`FakeGitHub.transport`) or over real HTTP on 127.0.0.1 (:func:`serve`), paginates
+with ``Link`` headers, and injects faults (status, headers, body) on matching requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from tests.fakes.fixtures import body, payload
+
+NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sha_of(seed: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(seed.encode()).hexdigest()  # noqa: S324 - a fake commit id
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    body: Any
+    headers: dict[str, str]
+    times: int
+
+
+@dataclass
+class FakeGitHub:
+    owner: str = "octo-org"
+    repo: str = "app"
+    default_branch: str = "main"
+    base_url: str = "https://api.github.com"
+    workflows: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    refs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tag_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commits: set[str] = field(default_factory=set)
+    check_runs: list[dict[str, Any]] = field(default_factory=list)
+    code_alerts: list[dict[str, Any]] = field(default_factory=list)
+    secret_alerts: list[dict[str, Any]] = field(default_factory=list)
+    pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    code_scanning_error: tuple[int, str] | None = None
+    secret_scanning_error: tuple[int, str] | None = None
+    requests: list[httpx.Request] = field(default_factory=list)
+    latency: float = 0.0
+    _faults: list[Fault] = field(default_factory=list)
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    # -- building state --------------------------------------------------------------
+
+    def add_workflow(self, name: str, path: str | None = None, state: str = "active") -> dict[str, Any]:
+        wf = body("GET_repos_actions_workflows.200.json")["workflows"][0]
+        wid = next(self._ids)
+        path = path or f".github/workflows/{name.lower().replace(' ', '-')}.yml"
+        wf.update(
+            id=wid,
+            name=name,
+            path=path,
+            state=state,
+            url=f"{self.base_url}/repos/{self.full_name}/actions/workflows/{wid}",
+            html_url=f"https://github.com/{self.full_name}/blob/{self.default_branch}/{path}",
+        )
+        self.workflows.append(wf)
+        return wf
+
+    def workflow(self, name: str) -> dict[str, Any]:
+        return next(w for w in self.workflows if w["name"] == name)
+
+    def add_run(
+        self,
+        workflow: dict[str, Any] | str,
+        head_sha: str,
+        *,
+        conclusion: str | None = "success",
+        status: str = "completed",
+        event: str = "push",
+        created_at: datetime | None = None,
+        run_started_at: datetime | None = None,
+        run_attempt: int = 1,
+        head_branch: str | None = None,
+        head_repository: str | None = None,
+    ) -> dict[str, Any]:
+        wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
+        run = body("GET_repos_actions_runs.200.json")["workflow_runs"][0]
+        rid = next(self._ids)
+        created = created_at or NOW - timedelta(hours=1)
+        repo_obj = dict(run["repository"])
+        repo_obj["full_name"] = self.full_name
+        head_repo = dict(run["head_repository"])
+        head_repo["full_name"] = head_repository or self.full_name
+        run.update(
+            id=rid,
+            name=wf["name"],
+            workflow_id=wf["id"],
+            path=f"{wf['path']}@{head_branch or self.default_branch}",
+            head_sha=head_sha,
+            head_branch=head_branch or self.default_branch,
+            event=event,
+            status=status,
+            conclusion=conclusion if status == "completed" else None,
+            run_number=rid - 900,
+            run_attempt=run_attempt,
+            created_at=iso(created),
+            updated_at=iso(created),
+            run_started_at=iso(run_started_at or created),
+            html_url=f"https://github.com/{self.full_name}/actions/runs/{rid}",
+            repository=repo_obj,
+            head_repository=head_repo,
+        )
+        self.runs.append(run)
+        return run
+
+    def add_commit(self, sha: str) -> str:
+        self.commits.add(sha)
+        return sha
+
+    def add_ref(self, ref: str, sha: str) -> None:
+        obj = body("GET_repos_git_ref_ref.200.json")
+        obj.update(ref=f"refs/{ref}", url=f"{self.base_url}/repos/{self.full_name}/git/refs/{ref}")
+        obj["object"] = {"type": "commit", "sha": sha, "url": f"{self.base_url}/repos/{self.full_name}/git/commits/{sha}"}
+        self.commits.add(sha)
+        self.refs[ref] = obj
+
+    def add_annotated_tag(self, name: str, sha: str) -> str:
+        tag_sha = sha_of(f"tag:{name}")
+        self.add_ref(f"tags/{name}", sha)
+        self.refs[f"tags/{name}"]["object"] = {"type": "tag", "sha": tag_sha, "url": ""}
+        self.tag_objects[tag_sha] = {"sha": tag_sha, "tag": name, "object": {"type": "commit", "sha": sha}}
+        return tag_sha
+
+    def add_code_alert(self, tool: str, level: str | None, *, severity: str = "error", state: str = "open") -> dict[str, Any]:
+        alert = body("GET_repos_code_scanning_alerts.200.json")[0]
+        number = next(self._ids)
+        alert.update(
+            number=number,
+            state=state,
+            html_url=f"https://github.com/{self.full_name}/security/code-scanning/{number}",
+        )
+        alert["tool"] = {**alert["tool"], "name": tool}
+        alert["rule"] = {**alert["rule"], "severity": severity, "security_severity_level": level}
+        alert["most_recent_instance"]["ref"] = f"refs/heads/{self.default_branch}"
+        self.code_alerts.append(alert)
+        return alert
+
+    def add_secret_alert(self, state: str = "open") -> dict[str, Any]:
+        alert = body("GET_repos_secret_scanning_alerts.200.json")[0]
+        number = next(self._ids)
+        alert.update(number=number, state=state, html_url=f"https://github.com/{self.full_name}/security/secret-scanning/{number}")
+        self.secret_alerts.append(alert)
+        return alert
+
+    def add_check_run(self, sha: str, name: str, *, conclusion: str | None = "success", status: str = "completed", app_id: int = 1) -> dict[str, Any]:
+        run = body("GET_repos_commits_ref_check_runs.200.json")["check_runs"][0]
+        cid = next(self._ids)
+        run.update(id=cid, head_sha=sha, name=name, status=status, conclusion=conclusion if status == "completed" else None,
+                   started_at=iso(NOW - timedelta(minutes=30)), html_url=f"https://github.com/{self.full_name}/runs/{cid}")
+        run["app"] = {**run["app"], "id": app_id}
+        self.check_runs.append(run)
+        return run
+
+    def add_pull(self, sha: str, number: int, head_sha: str) -> dict[str, Any]:
+        pull = {
+            "number": number,
+            "html_url": f"https://github.com/{self.full_name}/pull/{number}",
+            "state": "closed",
+            "merged_at": iso(NOW - timedelta(hours=2)),
+            "merge_commit_sha": sha,
+            "head": {"sha": head_sha, "ref": f"feature-{number}"},
+            "base": {"ref": self.default_branch},
+        }
+        self.pulls.setdefault(sha, []).append(pull)
+        return pull
+
+    def fail(self, method: str, path_regex: str, status: int, *, body: Any = None, headers: dict[str, str] | None = None, times: int = 1) -> None:
+        """The next ``times`` matching requests get this answer instead."""
+        self._faults.append(Fault(method, re.compile(path_regex), status, body, headers or {}, times))
+
+    def fail_with_fixture(self, method: str, path_regex: str, name: str, *, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        rec = payload(name)
+        merged = {k: str(v) for k, v in (rec.get("headers") or {}).items() if k.lower() not in ("status", "date")}
+        merged.update(headers or {})
+        self.fail(method, path_regex, rec["status"], body=rec["body"], headers=merged, times=times)
+
+    # -- serving ------------------------------------------------------------------------
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def count(self, path_regex: str) -> int:
+        pattern = re.compile(path_regex)
+        return sum(1 for r in self.requests if pattern.search(r.url.path))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests.append(request)
+            fault = next((f for f in self._faults if f.times > 0 and f.method in (request.method, "*") and f.pattern.search(request.url.path)), None)
+            if fault:
+                fault.times -= 1
+        if self.latency:
+            time.sleep(self.latency)
+        if fault:
+            return self._json(fault.status, fault.body, fault.headers)
+        return self._route(request)
+
+    def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+        content = b"" if data is None else json.dumps(data).encode()
+        hdrs = {"content-type": "application/json; charset=utf-8", **(headers or {})}
+        return httpx.Response(status, content=content, headers=hdrs)
+
+    def _page(self, request: httpx.Request, items: list[Any], key: str | None = None) -> httpx.Response:
+        per_page = min(int(request.url.params.get("per_page", 30)), 100)
+        page = int(request.url.params.get("page", 1))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            url = request.url.copy_merge_params({"page": page + 1, "per_page": per_page})
+            headers["link"] = f'<{url}>; rel="next"'
+        data: Any = {"total_count": len(items), key: chunk} if key else chunk
+        return self._json(200, data, headers)
+
+    def _route(self, request: httpx.Request) -> httpx.Response:  # noqa: C901 - one table of routes
+        path = request.url.path
+        params = request.url.params
+        prefix = f"/repos/{self.full_name}"
+        if request.method != "GET" or not path.startswith(prefix):
+            return self._json(404, NOT_FOUND)
+        rest = path[len(prefix):]
+        if rest == "":
+            return self._json(200, {"full_name": self.full_name, "default_branch": self.default_branch, "private": False})
+        if m := re.fullmatch(r"/git/ref/(.+)", rest):
+            ref = self.refs.get(m.group(1))
+            return self._json(200, ref) if ref else self._json(404, NOT_FOUND)
+        if m := re.fullmatch(r"/git/tags/([0-9a-f]{40})", rest):
+            tag = self.tag_objects.get(m.group(1))
+            return self._json(200, tag) if tag else self._json(404, NOT_FOUND)
+        if m := re.fullmatch(r"/commits/([^/]+)", rest):
+            sha = next((c for c in self.commits if c.startswith(m.group(1))), None)
+            if not sha:
+                return self._json(422, {"message": f"No commit found for SHA: {m.group(1)}"})
+            commit = body("GET_repos_commits_ref.200.json")
+            commit["sha"] = sha
+            return self._json(200, commit)
+        if rest == "/actions/workflows":
+            return self._page(request, self.workflows, "workflows")
+        if rest == "/actions/runs" or (m := re.fullmatch(r"/actions/workflows/(\d+)/runs", rest)):
+            runs = self.runs
+            if rest != "/actions/runs":
+                runs = [r for r in runs if r["workflow_id"] == int(m.group(1))]  # type: ignore[union-attr]
+            runs = self._filter_runs(runs, params)
+            runs.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+            return self._page(request, runs, "workflow_runs")
+        if rest == "/code-scanning/alerts":
+            if self.code_scanning_error:
+                return self._json(self.code_scanning_error[0], {"message": self.code_scanning_error[1]})
+            alerts = [a for a in self.code_alerts if a["tool"]["name"] == params.get("tool_name", a["tool"]["name"])]
+            alerts = [a for a in alerts if params.get("state") in (None, a["state"])]
+            return self._page(request, alerts)
+        if rest == "/secret-scanning/alerts":
+            if self.secret_scanning_error:
+                return self._json(self.secret_scanning_error[0], {"message": self.secret_scanning_error[1]})
+            alerts = [a for a in self.secret_alerts if params.get("state") in (None, a["state"])]
+            return self._page(request, alerts)
+        if m := re.fullmatch(r"/commits/([0-9a-f]{40})/check-runs", rest):
+            return self._page(request, [c for c in self.check_runs if c["head_sha"] == m.group(1)], "check_runs")
+        if m := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", rest):
+            return self._page(request, self.pulls.get(m.group(1), []))
+        return self._json(404, NOT_FOUND)
+
+    @staticmethod
+    def _filter_runs(runs: list[dict[str, Any]], params: httpx.QueryParams) -> list[dict[str, Any]]:
+        out = list(runs)
+        if "head_sha" in params:
+            out = [r for r in out if r["head_sha"] == params["head_sha"]]
+        if "event" in params:
+            out = [r for r in out if r["event"] == params["event"]]
+        if "branch" in params:
+            out = [r for r in out if r["head_branch"] == params["branch"]]
+        if "status" in params:
+            want = params["status"]
+            out = [r for r in out if r["status"] == want or r["conclusion"] == want]
+        return out
+
+
+@contextmanager
+def serve(fake: FakeGitHub) -> Iterator[str]:
+    """Serve ``fake`` over real HTTP on 127.0.0.1; yields the base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            url = f"http://{self.headers['Host']}{self.path}"
+            request = httpx.Request("GET", url, headers=dict(self.headers.items()))
+            response = fake.handle(request)
+            data = response.content
+            self.send_response(response.status_code)
+            for key, value in response.headers.items():
+                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(key, value)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+Builder = Callable[[FakeGitHub], None]
+
+
+RUNBOOK_CI = ["Backend CI", "Frontend CI", "Starter Console CI", "Contracts CI", "Providers CI"]
+RUNBOOK_WORKFLOWS = [*RUNBOOK_CI, "Dependency Review", "CodeQL", "Secrets Scan", "build-images"]
+
+
+def green_runbook(fake: FakeGitHub, *, tag: str = "v1.4.0") -> str:
+    """A repository laid out like the runbook, with every gate green for the tagged commit."""
+    sha = sha_of(f"release:{tag}")
+    fake.add_ref(f"tags/{tag}", sha)
+    fake.add_ref(f"heads/{fake.default_branch}", sha)
+    for name in RUNBOOK_WORKFLOWS:
+        fake.add_workflow(name)
+    for name in [*RUNBOOK_CI, "CodeQL", "Secrets Scan"]:
+        fake.add_run(name, sha, event="push")
+    fake.add_run("build-images", sha, event="workflow_dispatch")
+    for name in ("CodeQL", "Secrets Scan"):
+        fake.add_run(name, sha_of(f"nightly:{name}"), event="schedule", created_at=NOW - timedelta(days=1))
+    head = sha_of(f"pr-head:{tag}")
+    fake.add_pull(sha, 42, head)
+    fake.add_run("Dependency Review", head, event="pull_request", head_branch="feature-42")
+    fake.add_code_alert("CodeQL", "low", severity="note")  # below the default threshold
+    return sha
