@@ -11,8 +11,17 @@ from release_kit import gha
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Each test starts outside Actions, with no token and no secrets registered."""
     for name in (
-        "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_TOKEN", "GH_TOKEN",
-        "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_API_URL", "GITHUB_REF", "RUNNER_TEMP", "RELEASE_KIT_DEBUG",
+        "GITHUB_ACTIONS",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "GITHUB_REPOSITORY",
+        "GITHUB_SHA",
+        "GITHUB_API_URL",
+        "GITHUB_REF",
+        "RUNNER_TEMP",
+        "RELEASE_KIT_DEBUG",
     ):
         monkeypatch.delenv(name, raising=False)
     for name in list(__import__("os").environ):

@@ -54,11 +54,17 @@ def test_output_containing_its_delimiter_is_refused(actions: Path, monkeypatch: 
 def test_mask_masks_each_line_of_a_multiline_secret(actions: Path, capsys: pytest.CaptureFixture[str]) -> None:
     gha.mask("-----BEGIN KEY-----\nAAAAsecretline\n-----END KEY-----")
     out = capsys.readouterr().out.splitlines()
-    assert out == ["::add-mask::-----BEGIN KEY-----", "::add-mask::AAAAsecretline", "::add-mask::-----END KEY-----"]
+    assert out == [
+        "::add-mask::-----BEGIN KEY-----",
+        "::add-mask::AAAAsecretline",
+        "::add-mask::-----END KEY-----",
+    ]
     assert gha.redact("token AAAAsecretline here") == "token *** here"
 
 
-def test_redaction_applies_to_outputs_summary_and_annotations(actions: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_redaction_applies_to_outputs_summary_and_annotations(
+    actions: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     gha.mask("hunter2-very-secret")
     capsys.readouterr()
     gha.set_outputs({"x": "pw=hunter2-very-secret"})

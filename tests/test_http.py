@@ -11,7 +11,9 @@ from tests.fakes.fixtures import payload
 from tests.fakes.github import FakeGitHub
 
 
-def scripted(*answers: httpx.Response | Exception) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+def scripted(
+    *answers: httpx.Response | Exception,
+) -> tuple[httpx.MockTransport, list[httpx.Request]]:
     seen: list[httpx.Request] = []
     queue = list(answers)
 
@@ -41,7 +43,11 @@ def test_primary_rate_limit_waits_until_reset() -> None:
     rec = payload("ANY.403.rate_limit_exceeded.json")
     reset = int(rec["headers"]["X-RateLimit-Reset"])
     clock = FakeClock(start=reset - 120)
-    limited = httpx.Response(403, json=rec["body"], headers={k: str(v) for k, v in rec["headers"].items() if k != "Status"})
+    limited = httpx.Response(
+        403,
+        json=rec["body"],
+        headers={k: str(v) for k, v in rec["headers"].items() if k != "Status"},
+    )
     transport, _ = scripted(limited, httpx.Response(200, json=[]))
     client(transport, clock).get("/x")
     assert clock.sleeps == [121.0]
@@ -80,7 +86,7 @@ def test_connection_reset_is_retried() -> None:
 
 def test_budget_exhausted_gives_up_with_exit_3_naming_the_remote() -> None:
     clock = FakeClock()
-    transport, seen = scripted(httpx.Response(503))
+    transport, _seen = scripted(httpx.Response(503))
     with pytest.raises(RemoteGaveUp) as info:
         client(transport, clock, budget=30.0).get("/x")
     assert info.value.exit_code == ExitCode.REMOTE
@@ -111,7 +117,13 @@ def test_github_client_rate_limited_through_cli_path() -> None:
     """PyGithub-free: the GitHub client uses the same policy (429 + Retry-After on a fake clock)."""
     fake = FakeGitHub()
     fake.add_workflow("CI")
-    fake.fail("GET", r"/actions/workflows$", 429, body={"message": "slow down"}, headers={"retry-after": "3"})
+    fake.fail(
+        "GET",
+        r"/actions/workflows$",
+        429,
+        body={"message": "slow down"},
+        headers={"retry-after": "3"},
+    )
     clock = FakeClock()
     gh = GitHubClient(token="", transport=fake.transport(), policy=RetryPolicy(clock=clock))
     items = list(gh.paginate(f"/repos/{fake.full_name}/actions/workflows", key="workflows"))

@@ -85,7 +85,12 @@ def schema() -> None:
 )
 @verdict_options
 def verify_gates(
-    repo: str | None, ref: str | None, config_path: Path | None, wait: int, report_path: Path | None, fmt: str
+    repo: str | None,
+    ref: str | None,
+    config_path: Path | None,
+    wait: int,
+    report_path: Path | None,
+    fmt: str,
 ) -> int:
     """Prove that every release gate is green for the exact commit of REF."""
     from release_kit.gates.command import run

@@ -41,7 +41,10 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            match = next(
+                (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part),
+                None,
+            )
             if match is None:
                 key = next((k for k, _ in node.value if k.value == part), None)
                 return key.start_mark.line + 1 if key is not None else line

@@ -12,6 +12,7 @@ caller re-reads state and decides instead. Clock and sleep are injectable.
 from __future__ import annotations
 
 import email.utils
+import os
 import random
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Protocol
 
 import httpx
 
-from release_kit.errors import RemoteGaveUp
+from release_kit.errors import InputError, RemoteGaveUp
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -48,7 +49,8 @@ class SystemClock:
 @dataclass
 class RetryPolicy:
     max_attempts: int = 8
-    budget: float = 600.0  # total seconds we may spend waiting, per request
+    budget: float = field(default_factory=lambda: _env_seconds("RELEASE_KIT_RETRY_BUDGET", 600.0))
+    """Total seconds one request may spend waiting between attempts."""
     base_delay: float = 1.0
     max_delay: float = 60.0
     clock: Clock = field(default_factory=SystemClock)
@@ -56,7 +58,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Exponential back-off with full jitter in [0.5, 1.0] of the step."""
-        step = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        step = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return step * (0.5 + self.jitter() / 2)
 
     def wait_for(self, response: httpx.Response, attempt: int) -> float | None:
@@ -82,6 +84,19 @@ class RetryPolicy:
         if status in RETRY_STATUSES or status >= 500:
             return retry_after if retry_after is not None else self.backoff(attempt)
         return None
+
+
+def _env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InputError(f"{name}={value!r}: expected a number of seconds") from None
+    if seconds < 0:
+        raise InputError(f"{name}={value!r}: expected a number of seconds >= 0")
+    return seconds
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -133,12 +148,13 @@ class RetryingTransport(httpx.BaseTransport):
             except httpx.TransportError as exc:
                 if not replayable:
                     raise
-                delay: float | None = policy.backoff(attempt)
+                delay = policy.backoff(attempt)
                 cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
-                delay = policy.wait_for(response, attempt)
-                if delay is None or not replayable:
+                wait = policy.wait_for(response, attempt)
+                if wait is None or not replayable:
                     return response
+                delay = wait
                 cause = f"HTTP {response.status_code}"
                 response.close()
             if attempt >= policy.max_attempts or waited + delay > policy.budget:

@@ -25,7 +25,7 @@ import httpx
 from tests.fakes.fixtures import body, payload
 
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC).replace(microsecond=0)  # runs are dated relative to the real clock
 
 
 def iso(when: datetime) -> str:
@@ -146,7 +146,11 @@ class FakeGitHub:
     def add_ref(self, ref: str, sha: str) -> None:
         obj = body("GET_repos_git_ref_ref.200.json")
         obj.update(ref=f"refs/{ref}", url=f"{self.base_url}/repos/{self.full_name}/git/refs/{ref}")
-        obj["object"] = {"type": "commit", "sha": sha, "url": f"{self.base_url}/repos/{self.full_name}/git/commits/{sha}"}
+        obj["object"] = {
+            "type": "commit",
+            "sha": sha,
+            "url": f"{self.base_url}/repos/{self.full_name}/git/commits/{sha}",
+        }
         self.commits.add(sha)
         self.refs[ref] = obj
 
@@ -154,10 +158,16 @@ class FakeGitHub:
         tag_sha = sha_of(f"tag:{name}")
         self.add_ref(f"tags/{name}", sha)
         self.refs[f"tags/{name}"]["object"] = {"type": "tag", "sha": tag_sha, "url": ""}
-        self.tag_objects[tag_sha] = {"sha": tag_sha, "tag": name, "object": {"type": "commit", "sha": sha}}
+        self.tag_objects[tag_sha] = {
+            "sha": tag_sha,
+            "tag": name,
+            "object": {"type": "commit", "sha": sha},
+        }
         return tag_sha
 
-    def add_code_alert(self, tool: str, level: str | None, *, severity: str = "error", state: str = "open") -> dict[str, Any]:
+    def add_code_alert(
+        self, tool: str, level: str | None, *, severity: str = "error", state: str = "open"
+    ) -> dict[str, Any]:
         alert = body("GET_repos_code_scanning_alerts.200.json")[0]
         number = next(self._ids)
         alert.update(
@@ -174,15 +184,34 @@ class FakeGitHub:
     def add_secret_alert(self, state: str = "open") -> dict[str, Any]:
         alert = body("GET_repos_secret_scanning_alerts.200.json")[0]
         number = next(self._ids)
-        alert.update(number=number, state=state, html_url=f"https://github.com/{self.full_name}/security/secret-scanning/{number}")
+        alert.update(
+            number=number,
+            state=state,
+            html_url=f"https://github.com/{self.full_name}/security/secret-scanning/{number}",
+        )
         self.secret_alerts.append(alert)
         return alert
 
-    def add_check_run(self, sha: str, name: str, *, conclusion: str | None = "success", status: str = "completed", app_id: int = 1) -> dict[str, Any]:
+    def add_check_run(
+        self,
+        sha: str,
+        name: str,
+        *,
+        conclusion: str | None = "success",
+        status: str = "completed",
+        app_id: int = 1,
+    ) -> dict[str, Any]:
         run = body("GET_repos_commits_ref_check_runs.200.json")["check_runs"][0]
         cid = next(self._ids)
-        run.update(id=cid, head_sha=sha, name=name, status=status, conclusion=conclusion if status == "completed" else None,
-                   started_at=iso(NOW - timedelta(minutes=30)), html_url=f"https://github.com/{self.full_name}/runs/{cid}")
+        run.update(
+            id=cid,
+            head_sha=sha,
+            name=name,
+            status=status,
+            conclusion=conclusion if status == "completed" else None,
+            started_at=iso(NOW - timedelta(minutes=30)),
+            html_url=f"https://github.com/{self.full_name}/runs/{cid}",
+        )
         run["app"] = {**run["app"], "id": app_id}
         self.check_runs.append(run)
         return run
@@ -200,11 +229,28 @@ class FakeGitHub:
         self.pulls.setdefault(sha, []).append(pull)
         return pull
 
-    def fail(self, method: str, path_regex: str, status: int, *, body: Any = None, headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
         """The next ``times`` matching requests get this answer instead."""
         self._faults.append(Fault(method, re.compile(path_regex), status, body, headers or {}, times))
 
-    def fail_with_fixture(self, method: str, path_regex: str, name: str, *, times: int = 1, headers: dict[str, str] | None = None) -> None:
+    def fail_with_fixture(
+        self,
+        method: str,
+        path_regex: str,
+        name: str,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         rec = payload(name)
         merged = {k: str(v) for k, v in (rec.get("headers") or {}).items() if k.lower() not in ("status", "date")}
         merged.update(headers or {})
@@ -222,7 +268,14 @@ class FakeGitHub:
     def handle(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
             self.requests.append(request)
-            fault = next((f for f in self._faults if f.times > 0 and f.method in (request.method, "*") and f.pattern.search(request.url.path)), None)
+            fault = next(
+                (
+                    f
+                    for f in self._faults
+                    if f.times > 0 and f.method in (request.method, "*") and f.pattern.search(request.url.path)
+                ),
+                None,
+            )
             if fault:
                 fault.times -= 1
         if self.latency:
@@ -247,15 +300,22 @@ class FakeGitHub:
         data: Any = {"total_count": len(items), key: chunk} if key else chunk
         return self._json(200, data, headers)
 
-    def _route(self, request: httpx.Request) -> httpx.Response:  # noqa: C901 - one table of routes
+    def _route(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         params = request.url.params
         prefix = f"/repos/{self.full_name}"
         if request.method != "GET" or not path.startswith(prefix):
             return self._json(404, NOT_FOUND)
-        rest = path[len(prefix):]
+        rest = path[len(prefix) :]
         if rest == "":
-            return self._json(200, {"full_name": self.full_name, "default_branch": self.default_branch, "private": False})
+            return self._json(
+                200,
+                {
+                    "full_name": self.full_name,
+                    "default_branch": self.default_branch,
+                    "private": False,
+                },
+            )
         if m := re.fullmatch(r"/git/ref/(.+)", rest):
             ref = self.refs.get(m.group(1))
             return self._json(200, ref) if ref else self._json(404, NOT_FOUND)
@@ -317,7 +377,7 @@ def serve(fake: FakeGitHub) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             url = f"http://{self.headers['Host']}{self.path}"
             request = httpx.Request("GET", url, headers=dict(self.headers.items()))
             response = fake.handle(request)
@@ -335,7 +395,7 @@ def serve(fake: FakeGitHub) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

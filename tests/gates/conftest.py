@@ -43,7 +43,13 @@ def sha(fake: FakeGitHub) -> str:
 
 @pytest.fixture
 def check(fake: FakeGitHub, tmp_path: Path) -> Check:
-    def _check(ref: str = "v1.4.0", *, config: str | None = None, clock: FakeClock | None = None, wait: float = 0) -> Outcome:
+    def _check(
+        ref: str = "v1.4.0",
+        *,
+        config: str | None = None,
+        clock: FakeClock | None = None,
+        wait: float = 0,
+    ) -> Outcome:
         clock = clock or FakeClock()
         path = None
         if config is not None:
@@ -51,7 +57,16 @@ def check(fake: FakeGitHub, tmp_path: Path) -> Check:
             path.write_text(config)
         report = tmp_path / "report.json"
         gh = GitHubClient(token="ghs_faketoken1234", transport=fake.transport(), policy=RetryPolicy(clock=clock))
-        code = run(repo=fake.full_name, ref=ref, config_path=path, wait=wait, report_path=report, fmt="text", client=gh, clock=clock)
+        code = run(
+            repo=fake.full_name,
+            ref=ref,
+            config_path=path,
+            wait=wait,
+            report_path=report,
+            fmt="text",
+            client=gh,
+            clock=clock,
+        )
         return Outcome(int(code), json.loads(report.read_text()))
 
     return _check

@@ -71,7 +71,13 @@ def test_runs_from_forks_and_other_events_do_not_count(fake: FakeGitHub, sha: st
 
 
 def test_newer_run_in_progress_is_pending_not_the_older_green(fake: FakeGitHub, sha: str, check: Check) -> None:
-    fake.add_run("Backend CI", sha, status="in_progress", conclusion=None, created_at=NOW - timedelta(minutes=5))
+    fake.add_run(
+        "Backend CI",
+        sha,
+        status="in_progress",
+        conclusion=None,
+        created_at=NOW - timedelta(minutes=5),
+    )
     out = check()
     assert out.code == 1
     gate = out.gate("Backend CI")
@@ -82,8 +88,14 @@ def test_newer_run_in_progress_is_pending_not_the_older_green(fake: FakeGitHub, 
 def test_a_rerun_decides_by_its_new_start_time(fake: FakeGitHub, sha: str, check: Check) -> None:
     fake.runs.remove(run_of(fake, "Backend CI", sha))
     # run A started first, then run B succeeded, then A was re-run (same id, attempt 2) and failed
-    fake.add_run("Backend CI", sha, conclusion="failure", created_at=NOW - timedelta(hours=3),
-                 run_started_at=NOW - timedelta(minutes=10), run_attempt=2)
+    fake.add_run(
+        "Backend CI",
+        sha,
+        conclusion="failure",
+        created_at=NOW - timedelta(hours=3),
+        run_started_at=NOW - timedelta(minutes=10),
+        run_attempt=2,
+    )
     fake.add_run("Backend CI", sha, created_at=NOW - timedelta(hours=2))
     gate = check().gate("Backend CI")
     assert gate["verdict"] == "fail" and "attempt 2" in gate["reason"]
@@ -96,7 +108,10 @@ def test_a_successful_rerun_attempt_passes(fake: FakeGitHub, sha: str, check: Ch
     assert gate["verdict"] == "pass" and "attempt 3" in gate["reason"]
 
 
-@pytest.mark.parametrize("conclusion", ["skipped", "neutral", "cancelled", "timed_out", "action_required", "stale", "startup_failure"])
+@pytest.mark.parametrize(
+    "conclusion",
+    ["skipped", "neutral", "cancelled", "timed_out", "action_required", "stale", "startup_failure"],
+)
 def test_only_success_passes(fake: FakeGitHub, sha: str, check: Check, conclusion: str) -> None:
     run_of(fake, "Providers CI", sha)["conclusion"] = conclusion
     gate = check().gate("Providers CI")
@@ -144,18 +159,25 @@ def test_open_alert_at_threshold_fails_and_below_passes(fake: FakeGitHub, sha: s
 
 def test_threshold_is_configurable(fake: FakeGitHub, sha: str, check: Check) -> None:
     fake.add_code_alert("CodeQL", "medium", severity="warning")
-    config = "gates:\n  gates:\n    - name: CodeQL\n      code_scanning_tool: CodeQL\n      severity_threshold: medium\n"
+    config = (
+        "gates:\n  gates:\n    - name: CodeQL\n      code_scanning_tool: CodeQL\n      severity_threshold: medium\n"
+    )
     assert check(config=config).gate("CodeQL")["verdict"] == "fail"
 
 
 def test_advanced_security_disabled_is_a_configuration_error(fake: FakeGitHub, sha: str, check: Check) -> None:
-    fake.code_scanning_error = (403, "Advanced Security must be enabled for this repository to use code scanning.")
+    fake.code_scanning_error = (
+        403,
+        "Advanced Security must be enabled for this repository to use code scanning.",
+    )
     with pytest.raises(AccessError) as info:
         check()
     assert "Advanced Security" in info.value.one_line() and "enable GitHub Advanced Security" in info.value.one_line()
 
 
-def test_open_secret_alert_fails_and_unreadable_alerts_are_an_error(fake: FakeGitHub, sha: str, check: Check, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_open_secret_alert_fails_and_unreadable_alerts_are_an_error(
+    fake: FakeGitHub, sha: str, check: Check, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     fake.add_secret_alert()
     gate = check().gate("Secrets Scan")
     assert gate["verdict"] == "fail" and "1 open secret-scanning alert(s) (Adafruit IO Key)" in gate["reason"]
@@ -174,13 +196,22 @@ def test_dependency_review_needs_a_pull_request(fake: FakeGitHub, sha: str, chec
     fake.pulls.clear()
     gate = check().gate("Dependency Review")
     assert gate["verdict"] == "fail" and "without a pull request" in gate["reason"]
-    config = "gates:\n  gates:\n    - name: Dependency Review\n      events: [pull_request]\n      pull_request: true\n      allow_direct_push: true\n"
+    config = (
+        "gates:\n  gates:\n    - name: Dependency Review\n      events: [pull_request]\n"
+        "      pull_request: true\n      allow_direct_push: true\n"
+    )
     assert check(config=config).gate("Dependency Review")["verdict"] == "pass"
 
 
 def test_dependency_review_failed_on_the_pr_head(fake: FakeGitHub, sha: str, check: Check) -> None:
     head = fake.pulls[sha][0]["head"]["sha"]
-    fake.add_run("Dependency Review", head, event="pull_request", conclusion="failure", created_at=NOW - timedelta(minutes=1))
+    fake.add_run(
+        "Dependency Review",
+        head,
+        event="pull_request",
+        conclusion="failure",
+        created_at=NOW - timedelta(minutes=1),
+    )
     gate = check().gate("Dependency Review")
     assert gate["verdict"] == "fail" and "PR #42" in gate["reason"]
 
@@ -194,8 +225,10 @@ def test_pagination_is_followed_past_100_items(fake: FakeGitHub, sha: str, check
     wf = fake.add_workflow("Late CI")
     fake.add_run(wf, sha)
     config = (
-        "gates:\n  gates:\n    - name: Late CI\n      check_runs:\n        - name: third-party/license\n          app_id: 77\n"
-        "    - name: Wrong app\n      workflow: Late CI\n      check_runs:\n        - name: third-party/license\n          app_id: 5\n"
+        "gates:\n  gates:\n    - name: Late CI\n      check_runs:\n"
+        "        - name: third-party/license\n          app_id: 77\n"
+        "    - name: Wrong app\n      workflow: Late CI\n      check_runs:\n"
+        "        - name: third-party/license\n          app_id: 5\n"
     )
     out = check(config=config)
     assert out.verdicts == {"Late CI": "pass", "Wrong app": "missing"}
@@ -217,8 +250,13 @@ def test_branch_and_sha_refs(fake: FakeGitHub, sha: str, check: Check) -> None:
 def test_rate_limits_are_waited_out_on_the_clock(fake: FakeGitHub, sha: str, check: Check) -> None:
     clock = FakeClock()
     reset = int(clock.now()) + 30
-    fake.fail("GET", r"/actions/runs$", 403, body={"message": "API rate limit exceeded"},
-              headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
+    fake.fail(
+        "GET",
+        r"/actions/runs$",
+        403,
+        body={"message": "API rate limit exceeded"},
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
+    )
     fake.fail("GET", r"/actions/workflows$", 429, body={"message": "slow"}, headers={"retry-after": "5"})
     out = check(clock=clock)
     assert out.code == 0
@@ -227,7 +265,13 @@ def test_rate_limits_are_waited_out_on_the_clock(fake: FakeGitHub, sha: str, che
 
 
 def test_waits_for_pending_gates_until_they_finish(fake: FakeGitHub, sha: str, check: Check) -> None:
-    run = fake.add_run("Backend CI", sha, status="in_progress", conclusion=None, created_at=NOW - timedelta(minutes=5))
+    run = fake.add_run(
+        "Backend CI",
+        sha,
+        status="in_progress",
+        conclusion=None,
+        created_at=NOW - timedelta(minutes=5),
+    )
     clock = FakeClock()
     original = clock.sleep
 

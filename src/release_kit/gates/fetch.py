@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from release_kit.errors import AccessError, NotFoundError
+from release_kit.gates.judge import find_workflow
 from release_kit.gates.models import (
     CheckRun,
     CodeScanningAlert,
@@ -24,9 +25,14 @@ from release_kit.gates.models import (
     Workflow,
     WorkflowRun,
 )
-from release_kit.gates.judge import find_workflow
 from release_kit.gates.policy import GatesPolicy
-from release_kit.github.client import GitHubClient, GitHubError, GitHubForbidden, GitHubNotFound, RepoName
+from release_kit.github.client import (
+    GitHubClient,
+    GitHubError,
+    GitHubForbidden,
+    GitHubNotFound,
+    RepoName,
+)
 
 T = TypeVar("T")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -108,7 +114,9 @@ class EvidenceFetcher:
 
     def workflows(self) -> list[Workflow]:
         try:
-            return [Workflow.model_validate(w) for w in self.gh.paginate(f"{self.base}/actions/workflows", key="workflows")]
+            return [
+                Workflow.model_validate(w) for w in self.gh.paginate(f"{self.base}/actions/workflows", key="workflows")
+            ]
         except (GitHubForbidden, GitHubNotFound) as err:
             raise _actions_access(err, "the repository's workflows") from None
 
@@ -121,28 +129,54 @@ class EvidenceFetcher:
             raise _actions_access(err, "workflow runs") from None
 
     def newest_scheduled(self, workflow_id: int, branch: str) -> WorkflowRun | None:
-        params: dict[str, str | int] = {"event": "schedule", "branch": branch, "status": "completed", "per_page": 1}
+        params: dict[str, str | int] = {
+            "event": "schedule",
+            "branch": branch,
+            "status": "completed",
+            "per_page": 1,
+        }
         try:
-            items = list(self.gh.paginate(f"{self.base}/actions/workflows/{workflow_id}/runs", params, key="workflow_runs", limit=1))
+            items = list(
+                self.gh.paginate(
+                    f"{self.base}/actions/workflows/{workflow_id}/runs",
+                    params,
+                    key="workflow_runs",
+                    limit=1,
+                )
+            )
         except (GitHubForbidden, GitHubNotFound) as err:
             raise _actions_access(err, "scheduled workflow runs") from None
         return WorkflowRun.model_validate(items[0]) if items else None
 
     def code_alerts(self, tool: str, branch: str) -> list[CodeScanningAlert] | Problem:
-        params: dict[str, str | int] = {"tool_name": tool, "state": "open", "ref": f"refs/heads/{branch}"}
+        params: dict[str, str | int] = {
+            "tool_name": tool,
+            "state": "open",
+            "ref": f"refs/heads/{branch}",
+        }
         try:
-            return [CodeScanningAlert.model_validate(a) for a in self.gh.paginate(f"{self.base}/code-scanning/alerts", params)]
+            return [
+                CodeScanningAlert.model_validate(a)
+                for a in self.gh.paginate(f"{self.base}/code-scanning/alerts", params)
+            ]
         except GitHubNotFound as err:
             return Problem(
-                reason=f"no code-scanning analysis in the repository ({err.api_message}): {tool} results were never uploaded",
+                reason=f"no code-scanning analysis in the repository ({err.api_message}): "
+                f"{tool} results were never uploaded",
                 missing=True,
             )
         except GitHubForbidden as err:
             if "advanced security" in err.api_message.lower():
-                fix = "enable GitHub Advanced Security (code scanning) for the repository, or drop code_scanning_tool from the gate"
+                fix = (
+                    "enable GitHub Advanced Security (code scanning) for the repository, "
+                    "or drop code_scanning_tool from the gate"
+                )
             else:
                 fix = "grant the workflow `permissions: security-events: read`"
-            return Problem(reason=f"cannot read {tool} code-scanning alerts: {err.status} {err.api_message}", fix=fix)
+            return Problem(
+                reason=f"cannot read {tool} code-scanning alerts: {err.status} {err.api_message}",
+                fix=fix,
+            )
 
     def secret_alerts(self) -> list[SecretScanningAlert] | Problem:
         try:
@@ -156,11 +190,17 @@ class EvidenceFetcher:
                     "use a token that can read secret-scanning alerts (GITHUB_TOKEN cannot: a fine-grained "
                     "token or app with 'Secret scanning alerts: read'), or set no_open_secret_alerts: false"
                 )
-            return Problem(reason=f"cannot read secret-scanning alerts: {err.status} {err.api_message}", fix=fix)
+            return Problem(
+                reason=f"cannot read secret-scanning alerts: {err.status} {err.api_message}",
+                fix=fix,
+            )
 
     def check_runs(self, sha: str) -> list[CheckRun] | Problem:
         try:
-            return [CheckRun.model_validate(c) for c in self.gh.paginate(f"{self.base}/commits/{sha}/check-runs", key="check_runs")]
+            return [
+                CheckRun.model_validate(c)
+                for c in self.gh.paginate(f"{self.base}/commits/{sha}/check-runs", key="check_runs")
+            ]
         except (GitHubForbidden, GitHubNotFound) as err:
             return Problem(
                 reason=f"cannot read check runs: {err.status} {err.api_message}",

@@ -104,7 +104,12 @@ def _runs_for_pulls(gate: Gate, wf: Workflow, evidence: Evidence) -> list[Findin
     pulls = _associated_pulls(evidence)
     if not pulls:
         if gate.allow_direct_push:
-            return [Finding(Verdict.PASS, f"commit {short(evidence.sha)} has no pull request; allowed by allow_direct_push")]
+            return [
+                Finding(
+                    Verdict.PASS,
+                    f"commit {short(evidence.sha)} has no pull request; allowed by allow_direct_push",
+                )
+            ]
         return [
             Finding(
                 Verdict.FAIL,
@@ -137,7 +142,11 @@ def _schedule(gate: Gate, wf: Workflow, evidence: Evidence, now: datetime) -> Fi
     days = age.total_seconds() / 86400
     if run.conclusion not in gate.accept:
         text = CONCLUSION_REASONS.get(run.conclusion or "", f"ended {run.conclusion}")
-        return Finding(Verdict.STALE, f"the newest scheduled run on {branch} {text} ({days:.1f} days ago)", run.html_url)
+        return Finding(
+            Verdict.STALE,
+            f"the newest scheduled run on {branch} {text} ({days:.1f} days ago)",
+            run.html_url,
+        )
     if age > max_age:
         limit = max_age.total_seconds() / 86400
         return Finding(
@@ -216,7 +225,12 @@ def _check_runs(gate: Gate, evidence: Evidence) -> list[Finding]:
         ]
         app = f" from app {need.app_id}" if need.app_id is not None else ""
         if not runs:
-            findings.append(Finding(Verdict.MISSING, f"no check run {need.name!r}{app} on commit {short(evidence.sha)}"))
+            findings.append(
+                Finding(
+                    Verdict.MISSING,
+                    f"no check run {need.name!r}{app} on commit {short(evidence.sha)}",
+                )
+            )
             continue
         newest = max(runs, key=lambda c: c.sort_key)
         if newest.status != "completed":
@@ -249,7 +263,13 @@ def judge_gate(gate: Gate, evidence: Evidence, now: datetime) -> GateResult:
     if wf.state != "active":
         return combine(
             gate.name,
-            [Finding(Verdict.FAIL, f"workflow {wf.name!r} is {wf.state}, not active: re-enable it", wf.html_url)],
+            [
+                Finding(
+                    Verdict.FAIL,
+                    f"workflow {wf.name!r} is {wf.state}, not active: re-enable it",
+                    wf.html_url,
+                )
+            ],
         )
     findings = _runs_for_pulls(gate, wf, evidence) if gate.pull_request else [_runs_for_commit(gate, wf, evidence)]
     if gate.schedule_max_age is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -134,8 +134,8 @@ class Evidence(BaseModel):
     pull_runs: list[WorkflowRun] = Field(default_factory=list)
 
 
-class Verdict(str, Enum):
-    PASS = "pass"
+class Verdict(StrEnum):
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     FAIL = "fail"
     MISSING = "missing"
     PENDING = "pending"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -28,7 +28,7 @@ def _parse_duration(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -59,10 +59,12 @@ class Gate(Strict):
         description="Events whose runs count as evidence for the commit (tag pushes are push events).",
     )
     check_runs: list[CheckRunRequirement] = Field(
-        default_factory=list, description="Extra check runs (e.g. third-party apps) that must succeed."
+        default_factory=list,
+        description="Extra check runs (e.g. third-party apps) that must succeed.",
     )
     accept: list[str] = Field(
-        default_factory=lambda: ["success"], description="Conclusions that pass. Only success by default."
+        default_factory=lambda: ["success"],
+        description="Conclusions that pass. Only success by default.",
     )
     schedule_max_age: Duration | None = Field(
         None,
@@ -75,9 +77,7 @@ class Gate(Strict):
     severity_threshold: Severity = Field(
         Severity.HIGH, description="Alerts at or above this security severity fail the gate."
     )
-    no_open_secret_alerts: bool = Field(
-        False, description="Fail while any secret-scanning alert is open."
-    )
+    no_open_secret_alerts: bool = Field(False, description="Fail while any secret-scanning alert is open.")
     pull_request: bool = Field(
         False,
         description="Evidence comes from the pull requests associated with the commit "

@@ -94,7 +94,8 @@ class GitHubClient:
         policy: RetryPolicy | None = None,
     ) -> None:
         env = os.environ
-        token = token if token is not None else env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
+        if token is None:  # an action's token input, then the usual variables
+            token = env.get(gha.input_env("token")) or env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
         gha.mask(token)
         self.api_url = (api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
         headers = {

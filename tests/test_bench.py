@@ -1,0 +1,25 @@
+"""A small smoke of each benchmark script, so they keep working; full runs are by hand."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_verify_gates_benchmark_smoke() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bench/verify_gates.py"), "--latency", "0.05", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    requests = int(re.search(r"requests made:\s+(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
+    per_latency = float(re.search(r"wall time / latency:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    assert requests <= 40
+    assert per_latency < 15  # concurrent: the issue's budget is 1.5 s at 100 ms per request
+    assert "ratio ours / peer" in done.stdout
