@@ -22,12 +22,13 @@ sys.path.insert(0, str(ROOT))
 
 from datetime import UTC, datetime  # noqa: E402
 
+from tests.fakes.github import FakeGitHub, green_runbook, serve  # noqa: E402
+
 from release_kit.gates.fetch import EvidenceFetcher  # noqa: E402
 from release_kit.gates.judge import judge  # noqa: E402
 from release_kit.gates.models import Verdict  # noqa: E402
 from release_kit.gates.policy import runbook_policy  # noqa: E402
 from release_kit.github.client import GitHubClient, parse_repo  # noqa: E402
-from tests.fakes.github import FakeGitHub, green_runbook, serve  # noqa: E402
 
 
 def one_check(url: str, workers: int) -> tuple[float, int]:
