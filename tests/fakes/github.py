@@ -8,6 +8,7 @@ with ``Link`` headers, and injects faults (status, headers, body) on matching re
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -33,8 +34,6 @@ def iso(when: datetime) -> str:
 
 
 def sha_of(seed: str) -> str:
-    import hashlib
-
     return hashlib.sha1(seed.encode()).hexdigest()  # noqa: S324 - a fake commit id
 
 
@@ -282,7 +281,13 @@ class FakeGitHub:
             time.sleep(self.latency)
         if fault:
             return self._json(fault.status, fault.body, fault.headers)
-        return self._route(request)
+        response = self._route(request)
+        if response.status_code == 200:  # GitHub's conditional requests: a 304 costs no rate limit
+            etag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+            if request.headers.get("if-none-match") == etag:
+                return httpx.Response(304, headers={"etag": etag})
+            response.headers["etag"] = etag
+        return response
 
     def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> httpx.Response:
         content = b"" if data is None else json.dumps(data).encode()

@@ -283,6 +283,8 @@ def test_waits_for_pending_gates_until_they_finish(fake: FakeGitHub, sha: str, c
     clock.sleep = finish_later  # type: ignore[method-assign]
     out = check(clock=clock, wait=300)
     assert out.code == 0 and len(clock.sleeps) == 2
+    revalidated = [r for r in fake.requests if "if-none-match" in r.headers]
+    assert revalidated and any(r.url.path.endswith("/actions/workflows") for r in revalidated)
 
 
 def test_wait_has_a_hard_deadline(fake: FakeGitHub, sha: str, check: Check) -> None:

@@ -107,7 +107,7 @@ class GitHubClient:
             headers["Authorization"] = f"Bearer {token}"
         self.authenticated = bool(token)
         self._http = make_client(base_url=self.api_url, headers=headers, transport=transport, policy=policy)
-        self._etags: dict[str, tuple[str, Json]] = {}
+        self._etags: dict[str, tuple[str, Json, str | None]] = {}
         self._lock = threading.Lock()
         self.requests = 0
 
@@ -152,23 +152,27 @@ class GitHubClient:
             err = GitHubError(status, method, shown, message)
         return err
 
-    def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Json:
+    def _get(self, url: str, params: Mapping[str, str | int] | None) -> tuple[Json, str | None]:
         """GET with ETag revalidation: a 304 answers from the cache and costs no rate limit."""
-        key = str(self._http.build_request("GET", path, params=params).url)
+        key = str(self._http.build_request("GET", url, params=params).url)
         cached = self._etags.get(key)
         headers = {"If-None-Match": cached[0]} if cached else None
         with self._lock:
             self.requests += 1
-        response = self._http.get(path, params=params, headers=headers)
+        response = self._http.get(url, params=params, headers=headers)
         if response.status_code == 304 and cached:
-            return cached[1]
+            return cached[1], cached[2]
         if response.status_code >= 400:
-            raise self._error("GET", path, response)
-        data = response.json()
+            raise self._error("GET", url, response)
+        data, following = response.json(), next_link(response)
         etag = response.headers.get("etag")
         if etag:
-            self._etags[key] = (etag, data)
-        return data
+            with self._lock:
+                self._etags[key] = (etag, data, following)
+        return data, following
+
+    def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Json:
+        return self._get(path, params)[0]
 
     def paginate(
         self,
@@ -187,12 +191,7 @@ class GitHubClient:
         url: str | None = path
         seen = 0
         while url:
-            with self._lock:
-                self.requests += 1
-            response = self._http.get(url, params=query)
-            if response.status_code >= 400:
-                raise self._error("GET", path, response)
-            body = response.json()
+            body, url = self._get(url, query)
             items = body.get(key, []) if key and isinstance(body, dict) else body
             if not isinstance(items, list):
                 raise RemoteError(f"GitHub answered GET {path} with an unexpected shape (no list)")
@@ -201,7 +200,6 @@ class GitHubClient:
                 seen += 1
                 if limit is not None and seen >= limit:
                     return
-            url = next_link(response)
             query = None  # the next link carries the whole query (params={} would drop it)
 
 
