@@ -136,3 +136,22 @@ def test_in_actions_outputs_summary_annotations_and_masking(
     summary = (tmp_path / "summary.md").read_text()
     assert "| Backend CI | ❌ fail |" in summary and run["html_url"] in summary
     assert TOKEN not in out.replace(f"::add-mask::{TOKEN}", "") + summary + json.dumps(report)
+
+
+def test_token_without_actions_read_is_exit_2_with_the_fix(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github.fail("GET", r"/actions/workflows$", 403, body={"message": "Resource not accessible by integration"})
+    assert run_cli(["verify-gates", "--repo", "octo-org/app", "--ref", "v1.4.0"]) == 2
+    err = capsys.readouterr().err
+    assert "Resource not accessible by integration" in err and "permissions: actions: read" in err
+
+
+def test_debug_env_shows_the_traceback(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["verify-gates", "--repo", "octo-org/app", "--ref", "v9"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    monkeypatch.setenv("RELEASE_KIT_DEBUG", "1")
+    assert run_cli(["verify-gates", "--repo", "octo-org/app", "--ref", "v9"]) == 2
+    assert "Traceback" in capsys.readouterr().err
