@@ -1,0 +1,1 @@
+"""publish-images: registries, image references, OCI image layouts and the push engine."""
