@@ -1,0 +1,160 @@
+"""A client for the OCI distribution API: blob existence, cross-repository mount, streamed
+upload, manifest push. Authentication by Basic credentials or the Bearer token challenge."""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import httpx
+
+from release_kit import gha
+from release_kit.errors import AccessError, RemoteError
+from release_kit.http import RetryPolicy, make_client
+from release_kit.registry.layout import CHUNK, Blob, Manifest
+
+_CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _stream(handle: BinaryIO) -> Iterator[bytes]:
+    while chunk := handle.read(CHUNK):
+        yield chunk
+
+
+class DistributionClient:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        gha.mask(password)
+        self.endpoint = endpoint.rstrip("/")
+        self._basic = (username, password) if username and password else None
+        self._http = make_client(base_url=self.endpoint, transport=transport, policy=policy)
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- auth ---------------------------------------------------------------------------
+
+    def _auth_header(self, scope: str) -> dict[str, str]:
+        token = self._tokens.get(scope)
+        if token:
+            return {"Authorization": f"Bearer {token}"}
+        if self._basic:
+            raw = f"{self._basic[0]}:{self._basic[1]}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+        return {}
+
+    def _token(self, challenge: str, scope: str) -> None:
+        params = dict(_CHALLENGE_RE.findall(challenge))
+        realm = params.get("realm")
+        if not realm:
+            raise AccessError(f"registry {self.endpoint} asked for a token without a realm")
+        query = {"scope": scope, **({"service": params["service"]} if "service" in params else {})}
+        response = self._http.get(realm, params=query, auth=self._basic)
+        if response.status_code in (401, 403):
+            raise AccessError(
+                f"registry {self.endpoint} refused the credentials for {scope} ({response.status_code})",
+                hint="check REGISTRY_USERNAME / REGISTRY_PASSWORD",
+            )
+        if response.status_code >= 400:
+            raise RemoteError(f"token service {realm} answered {response.status_code}")
+        body = response.json()
+        token = str(body.get("token") or body.get("access_token") or "")
+        gha.mask(token)
+        with self._lock:
+            self._tokens[scope] = token
+
+    def request(self, method: str, url: str, scope: str, **kwargs: object) -> httpx.Response:
+        """Send with auth; on a 401 answer the challenge once and try again."""
+        for attempt in (1, 2):
+            headers = {**kwargs.pop("headers", {}), **self._auth_header(scope)}  # type: ignore[dict-item]
+            response = self._http.request(method, url, headers=headers, **kwargs)  # type: ignore[arg-type]
+            kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
+            if response.status_code != 401 or attempt == 2:
+                break
+            challenge = response.headers.get("www-authenticate", "")
+            if challenge.lower().startswith("bearer"):
+                self._token(challenge, scope)
+            elif not self._basic:
+                break
+        if response.status_code == 401:
+            raise AccessError(
+                f"registry {self.endpoint} answered 401 to {method} {httpx.URL(url).path}",
+                hint="missing or wrong credentials: set REGISTRY_USERNAME and REGISTRY_PASSWORD",
+            )
+        if response.status_code == 403:
+            raise AccessError(
+                f"registry {self.endpoint} denied {method} {httpx.URL(url).path} (403)",
+                hint="the credentials lack push permission on this repository",
+            )
+        return response
+
+    # -- blobs ---------------------------------------------------------------------------
+
+    @staticmethod
+    def scope(repo: str, *, push: bool = True) -> str:
+        return f"repository:{repo}:{'pull,push' if push else 'pull'}"
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        response = self.request("HEAD", f"/v2/{repo}/blobs/{digest}", self.scope(repo))
+        return response.status_code == 200
+
+    def mount(self, repo: str, digest: str, source: str) -> bool:
+        response = self.request(
+            "POST", f"/v2/{repo}/blobs/uploads/", self.scope(repo), params={"mount": digest, "from": source}
+        )
+        if response.status_code == 201:
+            return True
+        if response.status_code == 202:  # mount refused: cancel the session the registry opened
+            location = response.headers.get("location")
+            if location:
+                self.request("DELETE", location, self.scope(repo))
+        return False
+
+    def upload(self, repo: str, blob: Blob) -> None:
+        """POST a session, then one streamed PUT with the digest (no retry: the caller re-HEADs)."""
+        start = self.request("POST", f"/v2/{repo}/blobs/uploads/", self.scope(repo))
+        if start.status_code != 202 or "location" not in start.headers:
+            raise RemoteError(f"registry {self.endpoint} refused an upload to {repo} ({start.status_code})")
+        # the session URL carries its own query (state): add the digest to it, never replace it
+        location = httpx.URL(self.endpoint).join(start.headers["location"]).copy_merge_params({"digest": blob.digest})
+        with blob.open() as handle:
+            done = self.request(
+                "PUT",
+                str(location),
+                self.scope(repo),
+                content=_stream(handle),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(blob.size)},
+            )
+        if done.status_code != 201:
+            raise RemoteError(f"registry {self.endpoint} did not accept blob {blob.digest} ({done.status_code})")
+
+    # -- manifests -------------------------------------------------------------------------
+
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> str:
+        response = self.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{reference}",
+            self.scope(repo),
+            content=manifest.data,
+            headers={"Content-Type": manifest.media_type},
+        )
+        if response.status_code not in (200, 201):
+            raise RemoteError(
+                f"registry {self.endpoint} refused manifest {reference} for {repo} ({response.status_code})"
+            )
+        answered = str(response.headers.get("docker-content-digest", manifest.digest))
+        if answered != manifest.digest:
+            raise RemoteError(f"registry stored {repo} as {answered}, but the local manifest is {manifest.digest}")
+        return answered

@@ -1,0 +1,76 @@
+"""The push engine: every blob exists (HEAD, else mount, else upload), then manifests, children first."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+
+from release_kit.errors import RemoteError
+from release_kit.registry.distribution import DistributionClient
+from release_kit.registry.layout import Blob, Manifest
+
+
+@dataclass
+class BlobCounts:
+    uploaded: int = 0
+    mounted: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class MountSources:
+    """Which repository of this run already holds each blob, for cross-repository mounts."""
+
+    by_digest: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, digest: str) -> str | None:
+        with self.lock:
+            return self.by_digest.get(digest)
+
+    def add(self, digest: str, repo: str) -> None:
+        with self.lock:
+            self.by_digest.setdefault(digest, repo)
+
+
+def _ensure_blob(client: DistributionClient, repo: str, blob: Blob, sources: MountSources) -> str:
+    if client.has_blob(repo, blob.digest):
+        outcome = "skipped"
+    elif (source := sources.get(blob.digest)) and source != repo and client.mount(repo, blob.digest, source):
+        outcome = "mounted"
+    else:
+        try:
+            client.upload(repo, blob)
+        except (httpx.TransportError, RemoteError):
+            if not client.has_blob(repo, blob.digest):  # it may have landed although the answer failed
+                raise
+        outcome = "uploaded"
+    sources.add(blob.digest, repo)
+    return outcome
+
+
+def push_image(
+    client: DistributionClient,
+    repo: str,
+    image: Manifest,
+    tags: list[str],
+    *,
+    sources: MountSources | None = None,
+    workers: int = 4,
+) -> tuple[str, BlobCounts]:
+    """Push ``image`` to ``repo`` under every tag; returns its digest and what each blob needed."""
+    sources = sources or MountSources()
+    counts = BlobCounts()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="release-kit-push") as pool:
+        outcomes = list(pool.map(lambda b: _ensure_blob(client, repo, b, sources), image.all_blobs()))
+    for outcome in outcomes:
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
+    for child in image.children:  # an index only after every manifest it names exists
+        client.put_manifest(repo, child.digest, child)
+    digest = image.digest
+    for reference in tags or [image.digest]:
+        digest = client.put_manifest(repo, reference, image)
+    return digest, counts

@@ -1,0 +1,73 @@
+"""Pushes to a real registry on 127.0.0.1, checked with skopeo as an independent reader."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from release_kit.registry.distribution import DistributionClient
+from release_kit.registry.layout import read_image
+from release_kit.registry.push import MountSources, push_image
+from tests.registry.images import docker_save, oci_layout, random_layer
+from tests.registry.server import registry
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[str]:
+    with registry(tmp_path / "registry") as url:
+        yield url
+
+
+def skopeo_digest(endpoint: str, ref: str) -> str:
+    if not shutil.which("skopeo"):
+        pytest.skip("skopeo is not installed (.ci/run installs it)")
+    host = endpoint.removeprefix("http://")
+    done = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{host}/{ref}"],
+        capture_output=True,
+        check=True,
+    )
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(done.stdout).hexdigest()
+
+
+def test_two_images_sharing_layers_then_a_repush(endpoint: str, tmp_path: Path) -> None:
+    base = [random_layer(200_000), random_layer(100_000)]
+    api = read_image(oci_layout(tmp_path / "api", [*base, random_layer(5000)]))
+    web = read_image(oci_layout(tmp_path / "web", [*base, random_layer(6000)]))
+    client = DistributionClient(endpoint)
+    sources = MountSources()
+    api_digest, api_counts = push_image(client, "org/app/api", api, ["1.4.0", "latest"], sources=sources)
+    web_digest, web_counts = push_image(client, "org/app/web", web, ["1.4.0"], sources=sources)
+    assert (api_counts.uploaded, api_counts.mounted, api_counts.skipped) == (4, 0, 0)
+    # the two base layers and the identical config were mounted from api; only its own layer uploaded
+    assert (web_counts.uploaded, web_counts.mounted, web_counts.skipped) == (1, 3, 0)
+    assert skopeo_digest(endpoint, "org/app/api:1.4.0") == api_digest == api.digest
+    assert skopeo_digest(endpoint, "org/app/api:latest") == api_digest
+    assert skopeo_digest(endpoint, "org/app/web:1.4.0") == web_digest
+    again_digest, again = push_image(client, "org/app/api", api, ["1.4.0"])
+    assert again_digest == api_digest and (again.uploaded, again.mounted, again.skipped) == (0, 0, 4)
+
+
+def test_multi_platform_index_is_pushed_whole(endpoint: str, tmp_path: Path) -> None:
+    image = read_image(oci_layout(tmp_path / "img", [random_layer(1000)], platforms=("amd64", "arm64")))
+    client = DistributionClient(endpoint)
+    digest, _ = push_image(client, "org/multi", image, ["1.0.0"])
+    assert skopeo_digest(endpoint, "org/multi:1.0.0") == digest == image.digest
+    for child in image.children:
+        assert skopeo_digest(endpoint, f"org/multi@{child.digest}") == child.digest
+
+
+def test_docker_save_archive_push(endpoint: str, tmp_path: Path) -> None:
+    image = read_image(docker_save(tmp_path / "app.tar", [random_layer(3000)]))
+    digest, counts = push_image(DistributionClient(endpoint), "org/legacy", image, ["v1"])
+    assert counts.uploaded == 2
+    assert skopeo_digest(endpoint, "org/legacy:v1") == digest
+    raw = json.loads(image.data)
+    assert raw["layers"][0]["size"] == 3000
