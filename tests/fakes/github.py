@@ -14,7 +14,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -407,9 +407,6 @@ def serve(fake: FakeGitHub) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-Builder = Callable[[FakeGitHub], None]
 
 
 RUNBOOK_CI = ["Backend CI", "Frontend CI", "Starter Console CI", "Contracts CI", "Providers CI"]

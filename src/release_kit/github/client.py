@@ -122,22 +122,6 @@ class GitHubClient:
 
     # -- requests ---------------------------------------------------------------
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json: Json = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        with self._lock:
-            self.requests += 1
-        response = self._http.request(method, path, params=params, json=json, headers=headers)
-        if response.status_code >= 400:
-            raise self._error(method, path, response)
-        return response
-
     def _error(self, method: str, path: str, response: httpx.Response) -> GitHubError:
         message = _api_message(response)
         status = response.status_code

@@ -75,19 +75,31 @@ class DistributionClient:
         with self._lock:
             self._tokens[scope] = token
 
-    def request(self, method: str, url: str, scope: str, **kwargs: object) -> httpx.Response:
-        """Send with auth; on a 401 answer the challenge once and try again."""
-        for attempt in (1, 2):
-            headers = {**kwargs.pop("headers", {}), **self._auth_header(scope)}  # type: ignore[dict-item]
-            response = self._http.request(method, url, headers=headers, **kwargs)  # type: ignore[arg-type]
-            kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
-            if response.status_code != 401 or attempt == 2:
-                break
+    def request(
+        self,
+        method: str,
+        url: str,
+        scope: str,
+        *,
+        params: dict[str, str] | None = None,
+        content: bytes | Iterator[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send with auth; on a 401 answer the challenge once and send again.
+
+        A streamed body cannot be sent twice, so a 401 on one is final (the session's
+        POST has already answered the challenge for the same scope).
+        """
+        replayable = not isinstance(content, Iterator)
+        refreshed = False
+        while True:
+            sent = {**(headers or {}), **self._auth_header(scope)}
+            response = self._http.request(method, url, params=params, content=content, headers=sent)
             challenge = response.headers.get("www-authenticate", "")
-            if challenge.lower().startswith("bearer"):
-                self._token(challenge, scope)
-            elif not self._basic:
-                break
+            if response.status_code != 401 or not replayable or refreshed or not challenge.lower().startswith("bearer"):
+                break  # with Basic (or no credentials) a 401 is the answer
+            self._token(challenge, scope)  # first token for this scope, or a refresh of an expired one
+            refreshed = True
         if response.status_code == 401:
             raise AccessError(
                 f"registry {self.endpoint} answered 401 to {method} {httpx.URL(url).path}",
