@@ -98,6 +98,69 @@ def verify_gates(
     return run(repo=repo, ref=ref, config_path=config_path, wait=wait, report_path=report_path, fmt=fmt)
 
 
+@cli.command("publish-images")
+@click.option(
+    "--registry",
+    envvar=env("registry"),
+    help="ghcr.io, <account>.dkr.ecr.<region>.amazonaws.com, <name>.azurecr.io or any host[:port].",
+)
+@click.option("--image-prefix", envvar=env("image-prefix"), help="Path under the registry, e.g. my-org/agent-saas.")
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    envvar=env("images"),
+    metavar="NAME=PATH",
+    help="An image to push: an OCI layout folder, a tar of one, or a docker save archive. Repeatable.",
+)
+@click.option("--tag", "tags", multiple=True, envvar=env("tags"), help="A tag for every image. Repeatable.")
+@click.option(
+    "--tag-from-ref",
+    is_flag=True,
+    envvar=env("tag-from-ref"),
+    help="Add 1.4.0, 1.4, 1 and latest from a v1.4.0 GITHUB_REF (no latest for a pre-release), "
+    "and sha-<7> from GITHUB_SHA.",
+)
+@click.option(
+    "--registry-endpoint",
+    envvar=env("registry-endpoint"),
+    help="Send the distribution API here instead of https://<registry> (a mirror or a local registry).",
+)
+@click.option(
+    "--create-repositories/--no-create-repositories",
+    default=True,
+    envvar=env("create-repositories"),
+    show_default=True,
+    help="ECR: create missing repositories (scan on push).",
+)
+@verdict_options
+def publish_images(
+    registry: str | None,
+    image_prefix: str | None,
+    images: tuple[str, ...],
+    tags: tuple[str, ...],
+    tag_from_ref: bool,
+    registry_endpoint: str | None,
+    create_repositories: bool,
+    report_path: Path | None,
+    fmt: str,
+) -> int:
+    """Push the images to GHCR, ECR or any OCI registry, daemonless; report their digests."""
+    from release_kit.registry.command import run
+
+    return run(
+        registry=registry,
+        image_prefix=image_prefix,
+        images=list(images),
+        tags=list(tags),
+        tag_from_ref=tag_from_ref,
+        registry_endpoint=registry_endpoint,
+        create_repositories=create_repositories,
+        report_path=report_path,
+        fmt=fmt,
+    )
+
+
 def _fail(message: str, code: int) -> int:
     message = " ".join(gha.redact(message).split())
     if gha.in_actions():

@@ -33,8 +33,10 @@ class DistributionClient:
         password: str | None = None,
         transport: httpx.BaseTransport | None = None,
         policy: RetryPolicy | None = None,
+        denied_hint: str = "the credentials lack push permission on this repository",
     ) -> None:
         gha.mask(password)
+        self.denied_hint = denied_hint
         self.endpoint = endpoint.rstrip("/")
         self._basic = (username, password) if username and password else None
         self._http = make_client(base_url=self.endpoint, transport=transport, policy=policy)
@@ -55,12 +57,23 @@ class DistributionClient:
             return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
         return {}
 
-    def _token(self, challenge: str, scope: str) -> None:
+    def _token(self, challenge: str, scope: str, used: str | None) -> None:
+        """Fetch a token for ``scope``, once: concurrent callers that saw the same 401 wait,
+        then reuse the token the first one fetched; ``used`` is the token that got the 401."""
+        with self._lock:
+            current = self._tokens.get(scope)
+            if current is not None and current != used:
+                return
+            self._fetch_token(challenge, scope)
+
+    def _fetch_token(self, challenge: str, scope: str) -> None:
         params = dict(_CHALLENGE_RE.findall(challenge))
         realm = params.get("realm")
         if not realm:
             raise AccessError(f"registry {self.endpoint} asked for a token without a realm")
-        query = {"scope": scope, **({"service": params["service"]} if "service" in params else {})}
+        query: dict[str, str | list[str]] = {"scope": scope.split()}  # one parameter per scope
+        if "service" in params:
+            query["service"] = params["service"]
         response = self._http.get(realm, params=query, auth=self._basic)
         if response.status_code in (401, 403):
             raise AccessError(
@@ -72,8 +85,7 @@ class DistributionClient:
         body = response.json()
         token = str(body.get("token") or body.get("access_token") or "")
         gha.mask(token)
-        with self._lock:
-            self._tokens[scope] = token
+        self._tokens[scope] = token
 
     def request(
         self,
@@ -93,12 +105,13 @@ class DistributionClient:
         replayable = not isinstance(content, Iterator)
         refreshed = False
         while True:
+            used = self._tokens.get(scope)
             sent = {**(headers or {}), **self._auth_header(scope)}
             response = self._http.request(method, url, params=params, content=content, headers=sent)
             challenge = response.headers.get("www-authenticate", "")
             if response.status_code != 401 or not replayable or refreshed or not challenge.lower().startswith("bearer"):
                 break  # with Basic (or no credentials) a 401 is the answer
-            self._token(challenge, scope)  # first token for this scope, or a refresh of an expired one
+            self._token(challenge, scope, used)  # first token for this scope, or a refresh of an expired one
             refreshed = True
         if response.status_code == 401:
             raise AccessError(
@@ -108,7 +121,7 @@ class DistributionClient:
         if response.status_code == 403:
             raise AccessError(
                 f"registry {self.endpoint} denied {method} {httpx.URL(url).path} (403)",
-                hint="the credentials lack push permission on this repository",
+                hint=self.denied_hint,
             )
         return response
 
@@ -123,15 +136,14 @@ class DistributionClient:
         return response.status_code == 200
 
     def mount(self, repo: str, digest: str, source: str) -> bool:
-        response = self.request(
-            "POST", f"/v2/{repo}/blobs/uploads/", self.scope(repo), params={"mount": digest, "from": source}
-        )
+        both = f"{self.scope(repo)} {self.scope(source, push=False)}"  # a mount also reads the source
+        response = self.request("POST", f"/v2/{repo}/blobs/uploads/", both, params={"mount": digest, "from": source})
         if response.status_code == 201:
             return True
         if response.status_code == 202:  # mount refused: cancel the session the registry opened
             location = response.headers.get("location")
             if location:
-                self.request("DELETE", location, self.scope(repo))
+                self.request("DELETE", location, both)
         return False
 
     def upload(self, repo: str, blob: Blob) -> None:

@@ -11,13 +11,7 @@ import httpx
 from release_kit.errors import RemoteError
 from release_kit.registry.distribution import DistributionClient
 from release_kit.registry.layout import Blob, Manifest
-
-
-@dataclass
-class BlobCounts:
-    uploaded: int = 0
-    mounted: int = 0
-    skipped: int = 0
+from release_kit.registry.models import BlobCounts
 
 
 @dataclass

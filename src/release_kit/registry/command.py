@@ -1,0 +1,181 @@
+"""publish-images end to end: validate every input, log in, push each image, then report."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from release_kit import gha
+from release_kit.errors import ExitCode, InputError
+from release_kit.registry import credentials as creds
+from release_kit.registry.distribution import DistributionClient
+from release_kit.registry.layout import Manifest, read_image
+from release_kit.registry.models import ImageResult, PushReport
+from release_kit.registry.push import MountSources, push_image
+from release_kit.registry.reference import (
+    Registry,
+    RegistryKind,
+    check_tag,
+    parse_registry,
+    repository_name,
+    tags_from_ref,
+)
+from release_kit.reporting import emit, md_escape, table, write_report
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    name: str
+    path: Path
+    repository: str  # path inside the registry: <prefix>/<name>
+    manifest: Manifest
+
+
+def parse_images(values: list[str], prefix: str) -> list[ImageInput]:
+    if not values:
+        raise InputError("--image is required: expected NAME=PATH, e.g. api=build/api.oci")
+    images: list[ImageInput] = []
+    for value in values:
+        for item in value.split():  # the action passes "api=a.oci web=b.oci" in one input
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                raise InputError(f"--image {item!r}: expected NAME=PATH, e.g. api=build/api.oci")
+            if any(i.name == name for i in images):
+                raise InputError(f"--image {name}: given twice")
+            repo = repository_name(prefix, name)
+            images.append(ImageInput(name, Path(path), repo, read_image(Path(path))))
+    return images
+
+
+def resolve_tags(tags: list[str], from_ref: bool) -> list[str]:
+    out = [check_tag(t) for value in tags for t in value.split()]
+    if from_ref:
+        ref = os.environ.get("GITHUB_REF", "")
+        out += tags_from_ref(ref if ref.startswith("refs/tags/") else None, os.environ.get("GITHUB_SHA") or None)
+    out = list(dict.fromkeys(out))
+    if not out:
+        raise InputError("no tag: give --tag TAG or --tag-from-ref (with GITHUB_REF / GITHUB_SHA set)")
+    return out
+
+
+def endpoint_for(registry: Registry, override: str | None) -> str:
+    if not override:
+        return registry.default_endpoint
+    url = httpx.URL(override)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InputError(f"--registry-endpoint {override!r}: expected an http(s) URL")
+    if url.scheme == "http" and not parse_registry(url.netloc.decode()).loopback:
+        raise InputError(f"--registry-endpoint {override!r}: plain HTTP is only allowed to a loopback registry")
+    return override.rstrip("/")
+
+
+def run(
+    *,
+    registry: str | None,
+    image_prefix: str | None,
+    images: list[str],
+    tags: list[str],
+    tag_from_ref: bool,
+    registry_endpoint: str | None,
+    create_repositories: bool,
+    report_path: Path | None,
+    fmt: str,
+    transport: httpx.BaseTransport | None = None,
+) -> ExitCode:
+    target = parse_registry(registry)
+    if target.kind is RegistryKind.ECR_PUBLIC:
+        raise InputError("--registry public.ecr.aws: ECR Public is not supported yet (private ECR is)")
+    prefix = (image_prefix or "").strip()
+    if not prefix:
+        raise InputError("--image-prefix is required: expected a path such as my-org/agent-saas")
+    inputs = parse_images(images, prefix)
+    all_tags = resolve_tags(tags, tag_from_ref)
+    endpoint = endpoint_for(target, registry_endpoint)
+
+    if target.kind is RegistryKind.ECR:
+        from release_kit.registry.ecr import Ecr
+
+        ecr = Ecr(target)
+        login = ecr.login()
+        for repo in ecr.ensure_repositories([i.repository for i in inputs], create=create_repositories):
+            if repo.mutability == "IMMUTABLE":
+                image = next(i for i in inputs if i.repository == repo.name)
+                clashes = ecr.conflicting_tags(repo.name, all_tags, image.manifest.digest)
+                if clashes:
+                    raise InputError(
+                        f"ECR repository {repo.name} has immutable tags and {', '.join(clashes)} already "
+                        "name another image: use a new tag"
+                    )
+    else:
+        login = creds.from_env(target)
+
+    client = DistributionClient(
+        endpoint,
+        username=login.username,
+        password=login.password,
+        transport=transport,
+        denied_hint=creds.DENIED_HINTS.get(target.kind, creds.DENIED_HINTS[RegistryKind.GENERIC]),
+    )
+    sources = MountSources()
+    results: list[ImageResult] = []
+    try:
+        for item in inputs:
+            with gha.group(f"push {item.name} -> {target.host}/{item.repository}"):
+                digest, counts = push_image(client, item.repository, item.manifest, all_tags, sources=sources)
+            full = f"{target.host}/{item.repository}"
+            results.append(
+                ImageResult(
+                    name=item.name,
+                    repository=full,
+                    digest=digest,
+                    tags=all_tags,
+                    references=[f"{full}:{t}" for t in all_tags] + [f"{full}@{digest}"],
+                    blobs=counts,
+                    platforms=max(1, len(item.manifest.children)),
+                )
+            )
+    finally:
+        client.close()
+
+    report = PushReport(registry=target.host, kind=target.kind.value, images=results)
+    if report_path is not None:
+        write_report(report, report_path)
+    emit(report, text(report), fmt)
+    gha.add_summary(markdown(report))
+    outputs = {"digests": json.dumps({r.name: r.digest for r in results})}
+    outputs.update({f"{r.name}-digest": r.digest for r in results})
+    gha.set_outputs(outputs)
+    return ExitCode.OK
+
+
+def text(report: PushReport) -> str:
+    rows = [
+        [
+            r.name,
+            f"{r.repository}@{r.digest}",
+            ",".join(r.tags),
+            f"{r.blobs.uploaded}/{r.blobs.mounted}/{r.blobs.skipped}",
+        ]
+        for r in report.images
+    ]
+    return table(["IMAGE", "PUSHED", "TAGS", "UPLOADED/MOUNTED/SKIPPED"], rows)
+
+
+def markdown(report: PushReport) -> str:
+    lines = [
+        "### release-kit publish-images",
+        "",
+        f"Registry `{report.registry}` ({report.kind})",
+        "",
+        "| Image | Digest | Tags | Blobs uploaded / mounted / skipped |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in report.images:
+        tags = ", ".join(f"`{t}`" for t in r.tags)
+        counts = f"{r.blobs.uploaded} / {r.blobs.mounted} / {r.blobs.skipped}"
+        lines.append(f"| `{md_escape(r.repository)}` | `{r.digest}` | {tags} | {counts} |")
+    return "\n".join(lines) + "\n"
