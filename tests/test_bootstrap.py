@@ -37,3 +37,14 @@ def test_creates_a_core_venv_once_and_reuses_it(tmp_path: Path) -> None:
 def test_unknown_extra_is_refused(tmp_path: Path) -> None:
     done = bootstrap(tmp_path, "gcp")
     assert done.returncode == 2 and "unknown extra 'gcp'" in done.stderr
+
+
+def test_the_aws_extra_adds_boto3_in_its_own_venv(tmp_path: Path) -> None:
+    done = bootstrap(tmp_path, "aws")
+    assert done.returncode == 0, done.stderr
+    bindir = Path(done.stdout.strip().splitlines()[-1])
+    assert bindir.parent.name.endswith("-aws")
+    check = subprocess.run(
+        [str(bindir / "python"), "-c", "import boto3, release_kit"], capture_output=True, check=False
+    )
+    assert check.returncode == 0, check.stderr

@@ -133,15 +133,17 @@ class TokenServer:
             server.server_close()
 
 
-def _htpasswd(path: Path) -> None:
+def _htpasswd(path: Path, user: str, password: str) -> None:
     import bcrypt
 
-    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
-    path.write_text(f"{USER}:{hashed}\n")
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    path.write_text(f"{user}:{hashed}\n")
 
 
 @contextmanager
-def registry(tmp: Path, auth: str = "none", tokens: TokenServer | None = None) -> Iterator[str]:
+def registry(
+    tmp: Path, auth: str = "none", tokens: TokenServer | None = None, user: str = USER, password: str = PASSWORD
+) -> Iterator[str]:
     """Start a registry with its own config (never the package's, which listens on every interface)."""
     if not Path(REGISTRY_BIN).exists():
         pytest.skip("docker-registry is not installed (.ci/run installs it)")
@@ -154,7 +156,7 @@ def registry(tmp: Path, auth: str = "none", tokens: TokenServer | None = None) -
         f"http: {{addr: '127.0.0.1:{port}'}}",
     ]
     if auth == "htpasswd":
-        _htpasswd(tmp / "htpasswd")
+        _htpasswd(tmp / "htpasswd", user, password)
         lines.append(f"auth: {{htpasswd: {{realm: release-kit-tests, path: {tmp / 'htpasswd'}}}}}")
     elif auth == "token":
         assert tokens is not None and tokens.url
@@ -178,6 +180,37 @@ def registry(tmp: Path, auth: str = "none", tokens: TokenServer | None = None) -
         else:
             proc.terminate()
             raise RuntimeError(f"the registry did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def moto_ecr(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server mode on 127.0.0.1 for the ECR API; boto3 reaches it through AWS_ENDPOINT_URL."""
+    import sys
+
+    binary = shutil.which("moto_server") or shutil.which("moto_server", path=str(Path(sys.executable).parent))
+    if binary is None:
+        pytest.skip("moto_server is not installed (the dev extra installs it)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{url}/moto-api/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_REGION", "us-west-2")  # the region in the registry host must win
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
         yield url
     finally:
         proc.terminate()

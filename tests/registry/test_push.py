@@ -23,12 +23,19 @@ def endpoint(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def skopeo_digest(endpoint: str, ref: str) -> str:
+def skopeo_digest(endpoint: str, ref: str, creds: str | None = None) -> str:
     if not shutil.which("skopeo"):
         pytest.skip("skopeo is not installed (.ci/run installs it)")
     host = endpoint.removeprefix("http://")
     done = subprocess.run(
-        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{host}/{ref}"],
+        [
+            "skopeo",
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            *(["--creds", creds] if creds else []),
+            f"docker://{host}/{ref}",
+        ],
         capture_output=True,
         check=True,
     )
