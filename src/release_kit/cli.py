@@ -170,6 +170,11 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _network_error(exc: BaseException) -> bool:
+    httpx = sys.modules.get("httpx")  # only loaded once a command talked to a remote
+    return httpx is not None and isinstance(exc, httpx.TransportError)
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     debug = os.environ.get("RELEASE_KIT_DEBUG") == "1"
     try:
@@ -190,6 +195,8 @@ def run_cli(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             traceback.print_exc()
+        if _network_error(exc):  # a final network failure that no retry could cure
+            return _fail(f"network error talking to a remote: {type(exc).__name__}: {exc}", ExitCode.REMOTE)
         return _fail(
             f"internal error: {type(exc).__name__}: {exc} (a bug; RELEASE_KIT_DEBUG=1 shows the traceback)",
             INTERNAL_ERROR,

@@ -78,3 +78,51 @@ def test_docker_save_archive_push(endpoint: str, tmp_path: Path) -> None:
     assert skopeo_digest(endpoint, "org/legacy:v1") == digest
     raw = json.loads(image.data)
     assert raw["layers"][0]["size"] == 3000
+
+
+def test_upload_interrupted_midway_then_rerun_converges(endpoint: str, tmp_path: Path) -> None:
+    from release_kit.cli import run_cli
+    from tests.registry.proxy import cutting_proxy
+
+    layout = oci_layout(tmp_path / "img", [random_layer(2_000_000), random_layer(1000)])
+    port = int(endpoint.rsplit(":", 1)[1])
+    args = ["publish-images", "--registry", "127.0.0.1", "--image-prefix", "org", f"--image=api={layout}", "--tag", "1"]
+    with cutting_proxy(port, cut_after=500_000) as proxy_port:
+        code = run_cli([*args, "--registry-endpoint", f"http://127.0.0.1:{proxy_port}"])
+    assert code == 3  # the big layer never got through: the remote gave up, nothing was tagged
+    client = DistributionClient(endpoint)
+    image = read_image(layout)
+    small = [b for b in image.blobs if b.size < 500_000]
+    assert all(client.has_blob("org/api", b.digest) for b in small)  # what got through stays
+    assert not client.has_blob("org/api", image.blobs[1].digest)
+    assert run_cli([*args, "--registry-endpoint", endpoint]) == 0  # the re-run converges
+    assert skopeo_digest(endpoint, "org/api:1") == image.digest
+
+
+def test_chunked_upload_to_a_real_registry(endpoint: str, tmp_path: Path) -> None:
+    image = read_image(oci_layout(tmp_path / "img", [random_layer(300_000)]))
+    client = DistributionClient(endpoint, chunk_size=64 * 1024)
+    digest, counts = push_image(client, "org/chunked", image, ["1"])
+    assert counts.uploaded == 2 and skopeo_digest(endpoint, "org/chunked:1") == digest
+
+
+def test_a_413_on_a_whole_blob_falls_back_to_chunks(endpoint: str, tmp_path: Path) -> None:
+    import httpx
+
+    refused: list[int] = []
+    real = httpx.HTTPTransport()
+
+    class Capped(httpx.BaseTransport):
+        """A registry front that accepts at most 128 KiB per request, like GHCR's 4 MiB cap."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if int(request.headers.get("content-length", "0")) > 128 * 1024:
+                refused.append(int(request.headers["content-length"]))
+                return httpx.Response(413)
+            return real.handle_request(request)
+
+    image = read_image(oci_layout(tmp_path / "img", [random_layer(400_000)]))
+    client = DistributionClient(endpoint, transport=Capped(), fallback_chunk_size=100 * 1024)
+    digest, _ = push_image(client, "org/capped", image, ["1"], workers=1)
+    assert refused == [400_000] and client.chunk_size == 100 * 1024
+    assert skopeo_digest(endpoint, "org/capped:1") == digest

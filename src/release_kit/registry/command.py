@@ -119,6 +119,7 @@ def run(
         password=login.password,
         transport=transport,
         denied_hint=creds.DENIED_HINTS.get(target.kind, creds.DENIED_HINTS[RegistryKind.GENERIC]),
+        fallback_chunk_size=creds.CHUNK_SIZES.get(target.kind, creds.DEFAULT_CHUNK_SIZE),
     )
     sources = MountSources()
     results: list[ImageResult] = []

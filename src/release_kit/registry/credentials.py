@@ -22,6 +22,10 @@ DENIED_HINTS = {
     RegistryKind.GENERIC: "the credentials lack push permission on this repository",
 }
 
+# when a registry refuses a whole blob in one PUT: GHCR caps a request at 4 MiB, ECR wants >= 5 MiB chunks
+CHUNK_SIZES = {RegistryKind.GHCR: 4 * 1024 * 1024, RegistryKind.ECR: 8 * 1024 * 1024}
+DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Credentials:

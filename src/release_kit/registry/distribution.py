@@ -34,7 +34,11 @@ class DistributionClient:
         transport: httpx.BaseTransport | None = None,
         policy: RetryPolicy | None = None,
         denied_hint: str = "the credentials lack push permission on this repository",
+        chunk_size: int | None = None,
+        fallback_chunk_size: int = 8 * 1024 * 1024,
     ) -> None:
+        self.chunk_size = chunk_size  # None: one streamed PUT per blob
+        self.fallback_chunk_size = fallback_chunk_size
         gha.mask(password)
         self.denied_hint = denied_hint
         self.endpoint = endpoint.rstrip("/")
@@ -146,21 +150,62 @@ class DistributionClient:
                 self.request("DELETE", location, both)
         return False
 
-    def upload(self, repo: str, blob: Blob) -> None:
-        """POST a session, then one streamed PUT with the digest (no retry: the caller re-HEADs)."""
+    def _session(self, repo: str) -> httpx.URL:
         start = self.request("POST", f"/v2/{repo}/blobs/uploads/", self.scope(repo))
         if start.status_code != 202 or "location" not in start.headers:
             raise RemoteError(f"registry {self.endpoint} refused an upload to {repo} ({start.status_code})")
-        # the session URL carries its own query (state): add the digest to it, never replace it
-        location = httpx.URL(self.endpoint).join(start.headers["location"]).copy_merge_params({"digest": blob.digest})
+        return self._location(start)
+
+    def _location(self, response: httpx.Response) -> httpx.URL:
+        return httpx.URL(self.endpoint).join(response.headers["location"])
+
+    def upload(self, repo: str, blob: Blob) -> None:
+        """POST a session, then one streamed PUT with the digest (no retry: the caller re-HEADs).
+
+        A registry that refuses a whole blob in one request (413) gets it in PATCH chunks.
+        """
+        if self.chunk_size is None:
+            # the session URL carries its own query (state): add the digest to it, never replace it
+            location = self._session(repo).copy_merge_params({"digest": blob.digest})
+            with blob.open() as handle:
+                done = self.request(
+                    "PUT",
+                    str(location),
+                    self.scope(repo),
+                    content=_stream(handle),
+                    headers={"Content-Type": "application/octet-stream", "Content-Length": str(blob.size)},
+                )
+            if done.status_code == 413:
+                self.chunk_size = self.fallback_chunk_size  # from now on, for every blob
+            elif done.status_code != 201:
+                raise RemoteError(f"registry {self.endpoint} did not accept blob {blob.digest} ({done.status_code})")
+            else:
+                return
+        self._upload_chunked(repo, blob, self.chunk_size or self.fallback_chunk_size)
+
+    def _upload_chunked(self, repo: str, blob: Blob, chunk_size: int) -> None:
+        """PATCH one chunk at a time (memory holds one chunk), then PUT the digest."""
+        location = self._session(repo)
+        offset = 0
         with blob.open() as handle:
-            done = self.request(
-                "PUT",
-                str(location),
-                self.scope(repo),
-                content=_stream(handle),
-                headers={"Content-Type": "application/octet-stream", "Content-Length": str(blob.size)},
-            )
+            while chunk := handle.read(chunk_size):
+                end = offset + len(chunk) - 1
+                part = self.request(
+                    "PATCH",
+                    str(location),
+                    self.scope(repo),
+                    content=chunk,
+                    headers={"Content-Type": "application/octet-stream", "Content-Range": f"{offset}-{end}"},
+                )
+                if part.status_code != 202:
+                    raise RemoteError(
+                        f"registry {self.endpoint} refused chunk {offset}-{end} of {blob.digest} ({part.status_code})"
+                    )
+                location = self._location(part)
+                offset = end + 1
+        done = self.request(
+            "PUT", str(location.copy_merge_params({"digest": blob.digest})), self.scope(repo), content=b""
+        )
         if done.status_code != 201:
             raise RemoteError(f"registry {self.endpoint} did not accept blob {blob.digest} ({done.status_code})")
 

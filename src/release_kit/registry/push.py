@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from release_kit.errors import RemoteError
+from release_kit.errors import RemoteError, RemoteGaveUp
 from release_kit.registry.distribution import DistributionClient
 from release_kit.registry.layout import Blob, Manifest
 from release_kit.registry.models import BlobCounts
@@ -30,17 +30,33 @@ class MountSources:
             self.by_digest.setdefault(digest, repo)
 
 
+UPLOAD_ATTEMPTS = 3
+
+
+def _upload(client: DistributionClient, repo: str, blob: Blob) -> None:
+    """Upload in a fresh session each time; after a failure, HEAD first: it may have landed."""
+    for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        try:
+            client.upload(repo, blob)
+            return
+        except (httpx.TransportError, RemoteError) as exc:
+            if client.has_blob(repo, blob.digest):
+                return
+            if attempt == UPLOAD_ATTEMPTS:
+                raise RemoteGaveUp(
+                    f"registry {client.endpoint} did not take blob {blob.digest} for {repo} after "
+                    f"{UPLOAD_ATTEMPTS} attempts ({type(exc).__name__}: {exc})",
+                    hint="re-run: blobs already pushed are skipped",
+                ) from None
+
+
 def _ensure_blob(client: DistributionClient, repo: str, blob: Blob, sources: MountSources) -> str:
     if client.has_blob(repo, blob.digest):
         outcome = "skipped"
     elif (source := sources.get(blob.digest)) and source != repo and client.mount(repo, blob.digest, source):
         outcome = "mounted"
     else:
-        try:
-            client.upload(repo, blob)
-        except (httpx.TransportError, RemoteError):
-            if not client.has_blob(repo, blob.digest):  # it may have landed although the answer failed
-                raise
+        _upload(client, repo, blob)
         outcome = "uploaded"
     sources.add(blob.digest, repo)
     return outcome
