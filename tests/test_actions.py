@@ -100,3 +100,24 @@ def test_zizmor_finds_nothing() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+EXAMPLES = sorted((ROOT / "examples" / "workflows").glob("*.yml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_call_our_actions_with_their_declared_inputs(path: Path) -> None:
+    calls = 0
+    for job in load(path)["jobs"].values():
+        for step in job.get("steps", []):
+            match = re.match(r"org/release-kit/([\w-]+)@", step.get("uses", ""))
+            if not match:
+                continue
+            calls += 1
+            action = load(ROOT / "actions" / match.group(1) / "action.yml")
+            given = set((step.get("with") or {}).keys())
+            declared = set(action.get("inputs", {}))
+            assert given <= declared, f"{path.name}: unknown inputs {given - declared}"
+            required = {n for n, spec in action.get("inputs", {}).items() if spec.get("required")}
+            assert required <= given, f"{path.name}: missing required inputs {required - given}"
+    assert calls, f"{path.name} calls none of our actions"

@@ -23,3 +23,22 @@ def test_verify_gates_benchmark_smoke() -> None:
     assert requests <= 40
     assert per_latency < 15  # concurrent: the budget is 1.5 s at 100 ms per request
     assert "ratio ours / peer" in done.stdout
+
+
+def test_push_benchmark_smoke() -> None:
+    import shutil
+
+    import pytest
+
+    if not (shutil.which("skopeo") and shutil.which("docker-registry")):
+        pytest.skip("skopeo and docker-registry are needed (.ci/run installs them)")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bench/push.py"), "--size-mb", "4", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    ratio = float(re.search(r"ratio ours / skopeo:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    peak = float(re.search(r"client peak memory:\s+(\d+) MB", done.stdout).group(1))  # type: ignore[union-attr]
+    assert ratio > 0 and peak < 100

@@ -166,9 +166,9 @@ def registry(
             f"rootcertbundle: {tmp / 'issuer.pem'}}}}}"
         )
     (tmp / "config.yml").write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen(
-        [REGISTRY_BIN, "serve", str(tmp / "config.yml")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # its log goes to a file: a pipe nobody reads fills up and then blocks the registry mid-request
+    log = (tmp / "registry.log").open("wb")
+    proc = subprocess.Popen([REGISTRY_BIN, "serve", str(tmp / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -179,11 +179,12 @@ def registry(
                 time.sleep(0.05)
         else:
             proc.terminate()
-            raise RuntimeError(f"the registry did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(f"the registry did not start: {(tmp / 'registry.log').read_text()[-2000:]}")
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 @contextmanager

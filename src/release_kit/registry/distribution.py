@@ -43,7 +43,8 @@ class DistributionClient:
         self.denied_hint = denied_hint
         self.endpoint = endpoint.rstrip("/")
         self._basic = (username, password) if username and password else None
-        self._http = make_client(base_url=self.endpoint, transport=transport, policy=policy)
+        plain = self.endpoint.startswith("http://")  # loopback only: no TLS context to build
+        self._http = make_client(base_url=self.endpoint, transport=transport, policy=policy, verify=not plain)
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
 
