@@ -133,6 +133,9 @@ def verify_gates(
     show_default=True,
     help="ECR: create missing repositories (scan on push).",
 )
+@click.option(
+    "--lock-tags", is_flag=True, envvar=env("lock-tags"), help="ACR: make the pushed tags read-only after the push."
+)
 @verdict_options
 def publish_images(
     registry: str | None,
@@ -142,6 +145,7 @@ def publish_images(
     tag_from_ref: bool,
     registry_endpoint: str | None,
     create_repositories: bool,
+    lock_tags: bool,
     report_path: Path | None,
     fmt: str,
 ) -> int:
@@ -156,6 +160,7 @@ def publish_images(
         tag_from_ref=tag_from_ref,
         registry_endpoint=registry_endpoint,
         create_repositories=create_repositories,
+        lock_tags=lock_tags,
         report_path=report_path,
         fmt=fmt,
     )

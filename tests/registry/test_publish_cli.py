@@ -72,6 +72,7 @@ def test_action_inputs_outputs_and_tags_from_ref(
     monkeypatch.setenv("RK_TAG_FROM_REF", "true")
     monkeypatch.setenv("RK_REGISTRY_ENDPOINT", "")
     monkeypatch.setenv("RK_CREATE_REPOSITORIES", "true")
+    monkeypatch.setenv("RK_LOCK_TAGS", "false")
     assert run_cli(["publish-images"]) == 0
     outputs = parse_outputs((tmp_path / "out").read_text())
     assert set(outputs) == set(action["outputs"])

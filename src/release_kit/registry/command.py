@@ -84,6 +84,7 @@ def run(
     create_repositories: bool,
     report_path: Path | None,
     fmt: str,
+    lock_tags: bool = False,
     transport: httpx.BaseTransport | None = None,
 ) -> ExitCode:
     target = parse_registry(registry)
@@ -96,12 +97,14 @@ def run(
     all_tags = resolve_tags(tags, tag_from_ref)
     endpoint = endpoint_for(target, registry_endpoint)
 
+    mutability: dict[str, str] = {}
     if target.kind is RegistryKind.ECR:
         from release_kit.registry.ecr import Ecr
 
         ecr = Ecr(target)
         login = ecr.login()
         for repo in ecr.ensure_repositories([i.repository for i in inputs], create=create_repositories):
+            mutability[repo.name] = repo.mutability
             if repo.mutability == "IMMUTABLE":
                 image = next(i for i in inputs if i.repository == repo.name)
                 clashes = ecr.conflicting_tags(repo.name, all_tags, image.manifest.digest)
@@ -110,8 +113,21 @@ def run(
                         f"ECR repository {repo.name} has immutable tags and {', '.join(clashes)} already "
                         "name another image: use a new tag"
                     )
+    elif (
+        target.kind is RegistryKind.ACR
+        and os.environ.get("AZURE_CLIENT_ID")
+        and not os.environ.get("REGISTRY_USERNAME")
+    ):
+        from release_kit.registry.acr import service_principal_login
+
+        login = service_principal_login(target, endpoint, os.environ, transport=transport)
     else:
         login = creds.from_env(target)
+    if lock_tags and target.kind is not RegistryKind.ACR:
+        raise InputError(
+            f"--lock-tags works on ACR only; on {target.kind.value} use the registry's own immutability "
+            "(for ECR, imageTagMutability: IMMUTABLE, shown in the report)"
+        )
 
     client = DistributionClient(
         endpoint,
@@ -127,6 +143,10 @@ def run(
         for item in inputs:
             with gha.group(f"push {item.name} -> {target.host}/{item.repository}"):
                 digest, counts = push_image(client, item.repository, item.manifest, all_tags, sources=sources)
+                if lock_tags:
+                    from release_kit.registry.acr import lock_tags as lock
+
+                    lock(client, item.repository, all_tags)
             full = f"{target.host}/{item.repository}"
             results.append(
                 ImageResult(
@@ -137,6 +157,8 @@ def run(
                     references=[f"{full}:{t}" for t in all_tags] + [f"{full}@{digest}"],
                     blobs=counts,
                     platforms=max(1, len(item.manifest.children)),
+                    tags_locked=lock_tags,
+                    tag_mutability=mutability.get(item.repository),
                 )
             )
     finally:

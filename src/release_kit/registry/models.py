@@ -19,6 +19,8 @@ class ImageResult(BaseModel):
     references: list[str] = Field(description="<repository>:<tag> for each tag, then <repository>@<digest>.")
     blobs: BlobCounts
     platforms: int = Field(1, description="Manifests pushed under this digest (an index counts its children).")
+    tags_locked: bool = Field(False, description="ACR --lock-tags: the tags were made read-only.")
+    tag_mutability: str | None = Field(None, description="ECR: the repository's imageTagMutability.")
 
 
 class PushReport(BaseModel):
