@@ -9,7 +9,8 @@ Builds an OCI layout of --size-mb split over --layers random layers, starts a re
   mount          a second image sharing all but one layer, pushed with the first in one run
                  into new repositories (the time the second adds over a cold push of the first)
 and our client's peak memory (max RSS of the push process). Each "ours" figure is a whole
-`release-kit` process, start-up included, as the action runs it; the "engine only" lines time
+`release-kit` process from the environment scripts/bootstrap makes for the action, start-up
+included; the "engine only" lines time
 the same push in-process, which is what remains once the interpreter and imports are loaded.
 Run from the repository root:
 
@@ -66,8 +67,17 @@ def timed(cmd: list[str]) -> tuple[float, int]:
     return elapsed, peak
 
 
+def action_venv() -> str:
+    """The release-kit the action runs: scripts/bootstrap's environment (no dev tools, bytecode compiled)."""
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "bootstrap")], capture_output=True, text=True, check=True)
+    return str(Path(done.stdout.strip().splitlines()[-1]) / "release-kit")
+
+
+RELEASE_KIT = ""
+
+
 def ours(host: str, prefix: str, images: dict[str, Path]) -> list[str]:
-    cmd = [sys.executable, "-m", "release_kit", "publish-images", "--registry", host, "--image-prefix", prefix]
+    cmd = [RELEASE_KIT, "publish-images", "--registry", host, "--image-prefix", prefix]
     return cmd + [f"--image={name}={path}" for name, path in images.items()] + ["--tag", "1"]
 
 
@@ -77,6 +87,8 @@ def main() -> int:
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    global RELEASE_KIT
+    RELEASE_KIT = action_venv()
     skopeo = shutil.which("skopeo")
     if skopeo is None:
         raise SystemExit("skopeo is not installed (apt-get install skopeo)")
