@@ -121,3 +121,37 @@ def test_bad_input_exits_2_before_any_push(
     assert run_cli(args) == 2  # port 1 is never contacted: validation comes first
     err = capsys.readouterr().err
     assert expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_403_on_upload_names_the_missing_permission(
+    layouts: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import httpx
+
+    from release_kit.registry import command
+
+    def ghcr(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            return httpx.Response(404)
+        return httpx.Response(403, json={"errors": [{"code": "DENIED", "message": "permission_denied"}]})
+
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_readOnlyToken0001")
+    from release_kit.errors import AccessError
+
+    with pytest.raises(AccessError) as info:
+        command.run(
+            registry="ghcr.io",
+            image_prefix="octo-org/app",
+            images=[f"api={layouts['api']}"],
+            tags=["1"],
+            tag_from_ref=False,
+            registry_endpoint=None,
+            create_repositories=True,
+            report_path=None,
+            fmt="text",
+            transport=httpx.MockTransport(ghcr),
+        )
+    line = info.value.one_line()
+    assert "denied POST /v2/octo-org/app/api/blobs/uploads/ (403)" in line
+    assert "permissions: packages: write" in line and "write:packages" in line
+    assert "ghs_readOnlyToken0001" not in line
