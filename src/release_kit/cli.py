@@ -166,6 +166,93 @@ def publish_images(
     )
 
 
+@cli.group()
+def release() -> None:
+    """Wheels, SBOMs and checksums for a v* tag (the GitHub Release steps are not built yet)."""
+
+
+def release_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY."),
+            click.option("--tag", envvar=env("tag"), help="The v* tag. Default: from $GITHUB_REF."),
+            click.option(
+                "--package",
+                "packages",
+                multiple=True,
+                envvar=env("packages"),
+                type=click.Path(file_okay=False, path_type=Path),
+                help="A Python package folder. Repeatable.",
+            ),
+            click.option(
+                "--frontend",
+                envvar=env("frontend"),
+                type=click.Path(file_okay=False, path_type=Path),
+                help="An npm frontend folder with package-lock.json.",
+            ),
+            click.option(
+                "--assets-dir",
+                envvar=env("assets-dir"),
+                default=Path("release-assets"),
+                show_default=True,
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Where the assets are written.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return verdict_options(func)
+
+
+@release.command("build")
+@release_options
+@click.option("--sdist", is_flag=True, envvar=env("sdist"), help="Also build source distributions.")
+def release_build(
+    repo: str | None,
+    tag: str | None,
+    packages: tuple[Path, ...],
+    frontend: Path | None,
+    assets_dir: Path,
+    sdist: bool,
+    report_path: Path | None,
+    fmt: str,
+) -> int:
+    """Build the wheels, an SBOM per wheel, the frontend SBOM and SHA256SUMS into --assets-dir."""
+    from release_kit.release.build import build
+    from release_kit.release.command import publish, resolve_tag
+
+    result = build(
+        repository=repo,
+        tag=resolve_tag(tag),
+        packages=list(packages),
+        frontend=frontend,
+        assets_dir=assets_dir,
+        sdist=sdist,
+    )
+    return publish(result, report_path, fmt)
+
+
+@release.command("plan")
+@release_options
+def release_plan(
+    repo: str | None,
+    tag: str | None,
+    packages: tuple[Path, ...],
+    frontend: Path | None,
+    assets_dir: Path,
+    report_path: Path | None,
+    fmt: str,
+) -> int:
+    """Show every asset the release will hold, checked against SHA256SUMS; changes nothing."""
+    from release_kit.release.command import publish, resolve_tag
+    from release_kit.release.plan import plan
+
+    result = plan(
+        repository=repo, tag=resolve_tag(tag), packages=list(packages), frontend=frontend, assets_dir=assets_dir
+    )
+    return publish(result, report_path, fmt)
+
+
 def _fail(message: str, code: int) -> int:
     message = " ".join(gha.redact(message).split())
     if gha.in_actions():

@@ -1,0 +1,1 @@
+"""release: wheels, SBOMs, checksums, and (to come) the GitHub Release transaction."""

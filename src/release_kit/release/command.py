@@ -1,0 +1,42 @@
+"""release build / release plan at the CLI edge: inputs, then the report, summary and outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from release_kit import gha
+from release_kit.errors import ExitCode, InputError
+from release_kit.release.models import ReleasePlan
+from release_kit.reporting import emit, md_escape, table, write_report
+
+
+def resolve_tag(tag: str | None) -> str:
+    tag = tag or os.environ.get("GITHUB_REF", "")
+    if not tag:
+        raise InputError("--tag is required: expected v1.2.3 (or set GITHUB_REF to refs/tags/v1.2.3)")
+    return tag.removeprefix("refs/tags/")
+
+
+def text(result: ReleasePlan) -> str:
+    kind = "pre-release" if result.prerelease else "release"
+    rows = [[a.name, a.role.value, str(a.size), a.sha256] for a in result.assets]
+    return f"{result.tag} ({kind} {result.version}): {len(result.assets)} assets\n\n" + table(
+        ["ASSET", "ROLE", "BYTES", "SHA256"], rows
+    )
+
+
+def markdown(result: ReleasePlan) -> str:
+    lines = [f"### release-kit: {result.tag}", "", "| Asset | Role | Bytes | sha256 |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{md_escape(a.name)}` | {a.role.value} | {a.size} | `{a.sha256}` |" for a in result.assets]
+    return "\n".join(lines) + "\n"
+
+
+def publish(result: ReleasePlan, report_path: Path | None, fmt: str) -> ExitCode:
+    if report_path is not None:
+        write_report(result, report_path)
+    emit(result, text(result), fmt)
+    gha.add_summary(markdown(result))
+    gha.set_outputs({"assets": json.dumps([a.model_dump(mode="json") for a in result.assets])})
+    return ExitCode.OK

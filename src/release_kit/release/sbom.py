@@ -1,0 +1,233 @@
+"""CycloneDX 1.6 SBOMs: one per wheel (the wheel and its resolved runtime dependencies) and one for
+an npm frontend (from package-lock.json v2/v3). Validated offline against the CycloneDX schema.
+
+Rebuilding gives the same bytes: the serial number is a UUIDv5 of name, version and digest, the
+timestamp and the dependency resolution's cut-off come from ``SOURCE_DATE_EPOCH`` when set.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import uuid
+import zipfile
+from datetime import UTC, datetime
+from email.parser import Parser
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from release_kit.errors import InputError
+
+SBOM_SUFFIX = "-sbom.json"
+
+
+def _lib() -> Any:
+    try:
+        import cyclonedx  # noqa: F401
+    except ImportError:
+        raise InputError("building SBOMs needs the release extra: pip install 'release-kit[release]'") from None
+    from cyclonedx import model
+
+    return model
+
+
+def build_time() -> datetime:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), UTC)
+        except ValueError:
+            raise InputError(f"SOURCE_DATE_EPOCH={epoch!r}: expected whole seconds since the epoch") from None
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def serial_number(name: str, version: str, digest: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"release-kit:{name}@{version}#{digest}")
+
+
+def wheel_metadata(wheel: Path) -> tuple[str, str, list[Requirement]]:
+    """(name, version, runtime requirements) from the wheel's METADATA."""
+    with zipfile.ZipFile(wheel) as archive:
+        meta_name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+        if meta_name is None:
+            raise InputError(f"{wheel.name}: not a wheel (no .dist-info/METADATA)")
+        meta = Parser().parsestr(archive.read(meta_name).decode("utf-8"))
+    requirements = []
+    for line in meta.get_all("Requires-Dist") or []:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            raise InputError(f"{wheel.name}: unreadable Requires-Dist {line!r}") from None
+        if req.marker is None or req.marker.evaluate({"extra": ""}):  # runtime only, no extras
+            requirements.append(req)
+    return meta["Name"], meta["Version"], requirements
+
+
+def _uv() -> str:
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        raise InputError("resolving SBOM dependencies needs uv: pip install 'release-kit[release]'") from None
+    return str(find_uv_bin())
+
+
+def resolve(requirements: list[Requirement], when: datetime | None) -> list[tuple[str, str]]:
+    """The pinned (name, version) set the requirements resolve to, for this Python."""
+    if not requirements:
+        return []
+    cmd = [_uv(), "pip", "compile", "-", "--quiet", "--no-header", "--no-annotate", "--python", sys.executable]
+    if when is not None and os.environ.get("SOURCE_DATE_EPOCH"):
+        cmd += ["--exclude-newer", when.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    done = subprocess.run(
+        cmd, input="\n".join(str(r) for r in requirements), capture_output=True, text=True, check=False, timeout=300
+    )
+    if done.returncode != 0:
+        raise InputError(f"could not resolve the wheel's dependencies: {done.stderr.strip().splitlines()[-1:]}")
+    pins = []
+    for line in done.stdout.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "==" in line:
+            name, _, version = line.partition("==")
+            pins.append((str(canonicalize_name(name)), version.split(";")[0].strip()))
+    return sorted(pins)
+
+
+def _render(bom: Any) -> str:
+    from cyclonedx.output import make_outputter
+    from cyclonedx.schema import OutputFormat, SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    text = make_outputter(bom, OutputFormat.JSON, SchemaVersion.V1_6).output_as_string(indent=2)
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    if error is not None:
+        raise InputError(f"the SBOM does not validate against CycloneDX 1.6: {error}")
+    return text + "\n"
+
+
+def validate(text: str) -> str | None:
+    """The CycloneDX 1.6 schema's complaint about ``text``, or None when it is valid."""
+    _lib()
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    return None if error is None else str(error)
+
+
+def wheel_sbom(wheel: Path, sha256: str) -> str:
+    """The SBOM of one wheel: itself as the root component, its resolved runtime dependencies."""
+    model = _lib()
+    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    name, version, requirements = wheel_metadata(wheel)
+    when = build_time()
+    root = Component(
+        name=name,
+        version=version,
+        type=ComponentType.LIBRARY,
+        bom_ref=f"pkg:pypi/{canonicalize_name(name)}@{version}",
+        purl=PackageURL(
+            type="pypi", name=str(canonicalize_name(name)), version=version, qualifiers={"file_name": wheel.name}
+        ),
+        hashes=[model.HashType(alg=model.HashAlgorithm.SHA_256, content=sha256)],
+    )
+    deps = [
+        Component(
+            name=dep,
+            version=dep_version,
+            bom_ref=f"pkg:pypi/{dep}@{dep_version}",
+            purl=PackageURL(type="pypi", name=dep, version=dep_version),
+        )
+        for dep, dep_version in resolve(requirements, when)
+    ]
+    bom = Bom(
+        serial_number=serial_number(name, version, sha256),
+        metadata=BomMetaData(component=root, timestamp=when),
+        components=deps,
+    )
+    bom.register_dependency(root, deps)
+    return _render(bom)
+
+
+def _npm_name(key: str) -> str:
+    return key.rsplit("node_modules/", 1)[-1]
+
+
+def _integrity(value: str | None) -> list[Any]:
+    model = _lib()
+    algorithms = {
+        "sha512": model.HashAlgorithm.SHA_512,
+        "sha384": model.HashAlgorithm.SHA_384,
+        "sha256": model.HashAlgorithm.SHA_256,
+        "sha1": model.HashAlgorithm.SHA_1,
+    }
+    hashes = []
+    for part in (value or "").split():
+        alg, _, b64 = part.partition("-")
+        if alg in algorithms and b64:
+            hashes.append(model.HashType(alg=algorithms[alg], content=base64.b64decode(b64).hex()))
+    return hashes
+
+
+def frontend_sbom(frontend: Path) -> str:
+    """The SBOM of an npm frontend from its package-lock.json (lockfile v2 or v3), runtime packages only."""
+    _lib()
+    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    lock_path = frontend / "package-lock.json"
+    try:
+        lock = json.loads(lock_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"--frontend {frontend}: no package-lock.json") from None
+    except ValueError:
+        raise InputError(f"--frontend {frontend}: package-lock.json is not valid JSON") from None
+    if lock.get("lockfileVersion") not in (2, 3) or "packages" not in lock:
+        raise InputError(f"--frontend {frontend}: package-lock.json must be lockfile v2 or v3 (npm 7 or newer)")
+    packages: dict[str, dict[str, Any]] = lock["packages"]
+    top = packages.get("", {})
+    name, version = (
+        str(top.get("name") or lock.get("name") or "frontend"),
+        str(top.get("version") or lock.get("version") or "0.0.0"),
+    )
+    digest = _sha256_text(lock_path)
+    components: dict[str, Any] = {}
+    for key, info in sorted(packages.items()):
+        if not key or info.get("dev") or info.get("link") or "version" not in info:
+            continue
+        pkg = info.get("name") or _npm_name(key)
+        namespace, _, short = pkg.rpartition("/") if pkg.startswith("@") else ("", "", pkg)
+        purl = PackageURL(type="npm", namespace=namespace or None, name=short, version=info["version"])
+        ref = purl.to_string()
+        if ref not in components:
+            components[ref] = Component(
+                name=short,
+                group=namespace or None,
+                version=info["version"],
+                bom_ref=ref,
+                purl=purl,
+                hashes=_integrity(info.get("integrity")),
+            )
+    root = Component(name=name, version=version, type=ComponentType.APPLICATION, bom_ref=f"npm-root:{name}@{version}")
+    bom = Bom(
+        serial_number=serial_number(name, version, digest),
+        metadata=BomMetaData(component=root, timestamp=build_time()),
+        components=list(components.values()),
+    )
+    bom.register_dependency(root, list(components.values()))
+    return _render(bom)
+
+
+def _sha256_text(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
