@@ -42,3 +42,15 @@ def test_push_benchmark_smoke() -> None:
     ratio = float(re.search(r"ratio ours / skopeo:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
     peak = float(re.search(r"client peak memory:\s+(\d+) MB", done.stdout).group(1))  # type: ignore[union-attr]
     assert ratio > 0 and peak < 100
+
+
+def test_release_benchmark_smoke() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bench/release.py"), "--npm", "50", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    ratio = float(re.search(r"ratio ours / cyclonedx-py:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    assert 0 < ratio
