@@ -53,4 +53,4 @@ def test_release_benchmark_smoke() -> None:
         timeout=300,
     )
     ratio = float(re.search(r"ratio ours / cyclonedx-py:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
-    assert 0 < ratio
+    assert 0 < ratio < 1  # our SBOM step is faster than building an environment per wheel for cyclonedx-py
