@@ -253,6 +253,73 @@ def release_plan(
     return publish(result, report_path, fmt)
 
 
+def _plan_for(
+    repo: str | None, tag: str | None, packages: tuple[Path, ...], frontend: Path | None, assets_dir: Path
+) -> tuple[Any, Any]:
+    from release_kit.github.client import parse_repo
+    from release_kit.release.command import resolve_tag
+    from release_kit.release.plan import plan
+
+    name = parse_repo(repo)
+    return name, plan(
+        repository=name.full_name,
+        tag=resolve_tag(tag),
+        packages=list(packages),
+        frontend=frontend,
+        assets_dir=assets_dir,
+    )
+
+
+@release.command("upload")
+@release_options
+def release_upload(
+    repo: str | None,
+    tag: str | None,
+    packages: tuple[Path, ...],
+    frontend: Path | None,
+    assets_dir: Path,
+    report_path: Path | None,
+    fmt: str,
+) -> int:
+    """Find or create the draft release and make it hold exactly the planned assets."""
+    from release_kit.github.client import GitHubClient
+    from release_kit.release.command import publish_release
+    from release_kit.release.transaction import upload
+
+    name, planned = _plan_for(repo, tag, packages, frontend, assets_dir)
+    with GitHubClient() as gh:
+        return publish_release(upload(gh, name, planned), report_path, fmt)
+
+
+@release.command("publish")
+@release_options
+@click.option(
+    "--require-attestations/--no-require-attestations",
+    default=True,
+    envvar=env("require-attestations"),
+    show_default=True,
+    help="Refuse to publish while an asset has no attestation.",
+)
+def release_publish(
+    repo: str | None,
+    tag: str | None,
+    packages: tuple[Path, ...],
+    frontend: Path | None,
+    assets_dir: Path,
+    require_attestations: bool,
+    report_path: Path | None,
+    fmt: str,
+) -> int:
+    """Check the draft against the plan and the attestations, publish it, then check again."""
+    from release_kit.github.client import GitHubClient
+    from release_kit.release.command import publish_release
+    from release_kit.release.transaction import publish
+
+    name, planned = _plan_for(repo, tag, packages, frontend, assets_dir)
+    with GitHubClient() as gh:
+        return publish_release(publish(gh, name, planned, require_attestations=require_attestations), report_path, fmt)
+
+
 def _fail(message: str, code: int) -> int:
     message = " ".join(gha.redact(message).split())
     if gha.in_actions():

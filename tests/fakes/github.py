@@ -53,6 +53,7 @@ class FakeGitHub:
     repo: str = "app"
     default_branch: str = "main"
     base_url: str = "https://api.github.com"
+    upload_base: str = "https://uploads.github.com"  # GitHub Enterprise Server and the served fake differ
     workflows: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     refs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -66,6 +67,13 @@ class FakeGitHub:
     secret_scanning_error: tuple[int, str] | None = None
     requests: list[httpx.Request] = field(default_factory=list)
     latency: float = 0.0
+    releases: list[dict[str, Any]] = field(default_factory=list)
+    release_assets: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    asset_bytes: dict[int, bytes] = field(default_factory=dict)
+    attestations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    land_then_fail: set[str] = field(default_factory=set)  # asset names: stored, then 502
+    reset_midway: set[str] = field(default_factory=set)  # asset names: a "starter" asset, then a reset
+    uploads: list[str] = field(default_factory=list)
     _faults: list[Fault] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -228,6 +236,58 @@ class FakeGitHub:
         self.pulls.setdefault(sha, []).append(pull)
         return pull
 
+    def add_release(
+        self, tag: str, *, draft: bool = True, prerelease: bool = False, immutable: bool = False
+    ) -> dict[str, Any]:
+        release = body("POST_repos_releases.201.json")
+        rid = next(self._ids)
+        api = f"{self.base_url}/repos/{self.full_name}/releases/{rid}"
+        release.update(
+            id=rid,
+            tag_name=tag,
+            name=tag,
+            draft=draft,
+            prerelease=prerelease,
+            immutable=immutable,
+            url=api,
+            assets_url=f"{api}/assets",
+            upload_url=f"{self.upload_base}/repos/{self.full_name}/releases/{rid}/assets{{?name,label}}",
+            html_url=f"https://github.com/{self.full_name}/releases/tag/{tag}",
+            published_at=None if draft else iso(NOW),
+        )
+        release["assets"] = []
+        self.releases.append(release)
+        self.release_assets[rid] = []
+        return release
+
+    def add_asset(self, release: dict[str, Any], name: str, data: bytes, *, state: str = "uploaded") -> dict[str, Any]:
+        asset = body("POST_repos_releases_release_id_assets.201.json")
+        aid = next(self._ids)
+        asset.update(
+            id=aid,
+            name=name,
+            label=None,
+            state=state,
+            size=len(data),
+            content_type="application/octet-stream",
+            digest="sha256:" + hashlib.sha256(data).hexdigest() if state == "uploaded" else None,
+            url=f"{self.base_url}/repos/{self.full_name}/releases/assets/{aid}",
+            browser_download_url=f"https://github.com/{self.full_name}/releases/download/{release['tag_name']}/{name}",
+        )
+        self.release_assets[release["id"]].append(asset)
+        self.asset_bytes[aid] = data
+        return asset
+
+    def attest(self, data: bytes) -> None:
+        entry = body("GET_repos_attestations_subject_digest.200.json")["attestations"][0]
+        self.attestations.setdefault(hashlib.sha256(data).hexdigest(), []).append(entry)
+
+    def release_by_tag(self, tag: str) -> dict[str, Any]:
+        return next(r for r in self.releases if r["tag_name"] == tag)
+
+    def assets_of(self, tag: str) -> dict[str, dict[str, Any]]:
+        return {a["name"]: a for a in self.release_assets[self.release_by_tag(tag)["id"]]}
+
     def fail(
         self,
         method: str,
@@ -309,9 +369,13 @@ class FakeGitHub:
         path = request.url.path
         params = request.url.params
         prefix = f"/repos/{self.full_name}"
-        if request.method != "GET" or not path.startswith(prefix):
+        if not path.startswith(prefix):
             return self._json(404, NOT_FOUND)
         rest = path[len(prefix) :]
+        if rest.startswith(("/releases", "/attestations")):
+            return self._releases_route(request, rest)
+        if request.method != "GET":
+            return self._json(404, NOT_FOUND)
         if rest == "":
             return self._json(
                 200,
@@ -360,6 +424,80 @@ class FakeGitHub:
             return self._page(request, self.pulls.get(m.group(1), []))
         return self._json(404, NOT_FOUND)
 
+    def _release(self, rid: int) -> dict[str, Any] | None:
+        return next((r for r in self.releases if r["id"] == rid), None)
+
+    def _releases_route(self, request: httpx.Request, rest: str) -> httpx.Response:
+        method = request.method
+        if m := re.fullmatch(r"/attestations/sha256:([0-9a-f]{64})", rest):
+            found = self.attestations.get(m.group(1), [])
+            return self._page(request, found, "attestations") if found else self._json(404, NOT_FOUND)
+        if rest == "/releases" and method == "GET":
+            items = [
+                {**r, "assets": self.release_assets[r["id"]]} for r in sorted(self.releases, key=lambda r: -r["id"])
+            ]
+            return self._page(request, items)
+        if rest == "/releases" and method == "POST":
+            data = json.loads(request.content)
+            release = self.add_release(
+                data["tag_name"], draft=data.get("draft", False), prerelease=data.get("prerelease", False)
+            )
+            release["body"] = data.get("body", "")
+            return self._json(201, {**release, "assets": []})
+        if rest == "/releases/generate-notes" and method == "POST":
+            tag = json.loads(request.content)["tag_name"]
+            return self._json(200, {"name": tag, "body": f"## What's Changed\n* Release {tag}"})
+        if m := re.fullmatch(r"/releases/assets/(\d+)", rest):
+            aid = int(m.group(1))
+            for rid, assets in self.release_assets.items():
+                asset = next((a for a in assets if a["id"] == aid), None)
+                if asset and method == "DELETE":
+                    release = self._release(rid)
+                    if release and release.get("immutable") and not release["draft"]:
+                        return self._json(422, {"message": "Cannot delete asset from an immutable release."})
+                    assets.remove(asset)
+                    return httpx.Response(204)
+            return self._json(404, NOT_FOUND)
+        if m := re.fullmatch(r"/releases/(\d+)(/assets)?", rest):
+            release = self._release(int(m.group(1)))
+            if release is None:
+                return self._json(404, NOT_FOUND)
+            if m.group(2) and method == "GET":
+                return self._page(request, self.release_assets[release["id"]])
+            if m.group(2) and method == "POST":
+                return self._upload(request, release)
+            if method == "GET":
+                return self._json(200, {**release, "assets": self.release_assets[release["id"]]})
+            if method == "PATCH":
+                if release.get("immutable") and not release["draft"]:
+                    return self._json(422, {"message": "Cannot modify an immutable release."})
+                release.update({k: v for k, v in json.loads(request.content).items() if k in ("draft", "prerelease")})
+                if not release["draft"]:
+                    release["published_at"] = iso(NOW)
+                return self._json(200, {**release, "assets": self.release_assets[release["id"]]})
+        return self._json(404, NOT_FOUND)
+
+    def _upload(self, request: httpx.Request, release: dict[str, Any]) -> httpx.Response:
+        if request.url.host != httpx.URL(self.upload_base).host:  # uploads go to the upload_url's host only
+            return self._json(404, NOT_FOUND)
+        name = request.url.params["name"]
+        if release.get("immutable") and not release["draft"]:
+            return self._json(422, {"message": "Cannot upload assets to an immutable release."})
+        if any(a["name"] == name for a in self.release_assets[release["id"]]):
+            rec = payload("POST_repos_releases_release_id_assets.422.already_exists.json")
+            return self._json(422, rec["body"])
+        data = request.read()
+        self.uploads.append(name)
+        if name in self.reset_midway:
+            self.reset_midway.discard(name)
+            self.add_asset(release, name, data[: len(data) // 2], state="starter")
+            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        asset = self.add_asset(release, name, data)
+        if name in self.land_then_fail:
+            self.land_then_fail.discard(name)
+            return self._json(502, {"message": "Server Error"})
+        return self._json(201, asset)
+
     @staticmethod
     def _filter_runs(runs: list[dict[str, Any]], params: httpx.QueryParams) -> list[dict[str, Any]]:
         out = list(runs)
@@ -383,9 +521,27 @@ def serve(fake: FakeGitHub) -> Iterator[str]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def do_PATCH(self) -> None:
+            self._answer("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._answer("DELETE")
+
+        def _answer(self, method: str) -> None:
             url = f"http://{self.headers['Host']}{self.path}"
-            request = httpx.Request("GET", url, headers=dict(self.headers.items()))
-            response = fake.handle(request)
+            length = int(self.headers.get("Content-Length") or 0)
+            content = self.rfile.read(length) if length else b""
+            request = httpx.Request(method, url, headers=dict(self.headers.items()), content=content)
+            try:
+                response = fake.handle(request)
+            except httpx.TransportError:
+                self.close_connection = True  # a reset: drop the connection without an answer
+                return
             data = response.content
             self.send_response(response.status_code)
             for key, value in response.headers.items():
@@ -399,6 +555,7 @@ def serve(fake: FakeGitHub) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.upload_base = f"http://127.0.0.1:{server.server_address[1]}"
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()

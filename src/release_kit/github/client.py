@@ -57,6 +57,7 @@ class GitHubError(RemoteError):
     """GitHub answered with a status that retrying cannot change."""
 
     def __init__(self, status: int, method: str, path: str, message: str) -> None:
+        self.errors: list[dict[str, Any]] = []
         super().__init__(f"GitHub answered {status} to {method} {path}: {message}")
         if status >= 500:
             self.exit_code = ExitCode.REMOTE
@@ -122,6 +123,37 @@ class GitHubClient:
 
     # -- requests ---------------------------------------------------------------
 
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Json = None,
+        content: bytes | Iterator[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """Any request (a path under the API, or an absolute URL such as an upload URL).
+
+        POSTs and streamed bodies are never re-sent by the retry policy: after a failure the
+        caller re-reads the state and decides again.
+        """
+        with self._lock:
+            self.requests += 1
+        response = self._http.request(
+            method,
+            url,
+            params=params,
+            json=json,
+            content=content,
+            headers=headers,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+        if response.status_code >= 400:
+            raise self._error(method, url, response)
+        return response
+
     def _error(self, method: str, path: str, response: httpx.Response) -> GitHubError:
         message = _api_message(response)
         status = response.status_code
@@ -134,6 +166,12 @@ class GitHubClient:
             err = GitHubForbidden(status, method, shown, message)
         else:
             err = GitHubError(status, method, shown, message)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("errors"), list):
+            err.errors = [e for e in body["errors"] if isinstance(e, dict)]
         return err
 
     def _get(self, url: str, params: Mapping[str, str | int] | None) -> tuple[Json, str | None]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from release_kit import gha
 from release_kit.errors import ExitCode, InputError
 from release_kit.release.models import ReleasePlan
+from release_kit.release.transaction import ReleaseReport
 from release_kit.reporting import emit, md_escape, table, write_report
 
 
@@ -39,4 +40,32 @@ def publish(result: ReleasePlan, report_path: Path | None, fmt: str) -> ExitCode
     emit(result, text(result), fmt)
     gha.add_summary(markdown(result))
     gha.set_outputs({"assets": json.dumps([a.model_dump(mode="json") for a in result.assets])})
+    return ExitCode.OK
+
+
+def publish_release(result: ReleaseReport, report_path: Path | None, fmt: str) -> ExitCode:
+    if report_path is not None:
+        write_report(result, report_path)
+    rows = [[a.name, a.action, str(a.size), a.sha256] for a in result.assets]
+    state = "draft" if result.draft else "published"
+    emit(
+        result,
+        f"{result.tag}: {state} release {result.release_url}\n\n" + table(["ASSET", "DONE", "BYTES", "SHA256"], rows),
+        fmt,
+    )
+    lines = [f"### release-kit: {result.tag} ({state})", "", f"[{result.release_url}]({result.release_url})", "",
+             "| Asset | Done | sha256 | Attestations |", "| --- | --- | --- | --- |"]  # fmt: skip
+    attest = f"https://github.com/{result.repository}/attestations"
+    for a in result.assets:
+        count = result.attestations.get(a.name)
+        cell = f"[{count}]({attest})" if count else "—"
+        lines.append(f"| `{md_escape(a.name)}` | {a.action} | `{a.sha256}` | {cell} |")
+    gha.add_summary("\n".join(lines) + "\n")
+    gha.set_outputs(
+        {
+            "release-id": str(result.release_id),
+            "release-url": result.release_url or "",
+            "assets": json.dumps([a.model_dump(mode="json") for a in result.assets]),
+        }
+    )
     return ExitCode.OK

@@ -1,0 +1,79 @@
+"""release upload / publish as users run them: the CLI over real HTTP to the fake, via GITHUB_API_URL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from release_kit.cli import run_cli
+from tests.fakes.github import FakeGitHub, serve
+from tests.release.projects import python_package
+from tests.test_gha import parse_outputs
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    with serve(fake) as url:
+        monkeypatch.setenv("GITHUB_API_URL", url)
+        monkeypatch.setenv("GITHUB_TOKEN", "ghs_releaseToken123456")
+        monkeypatch.setenv("GITHUB_REPOSITORY", fake.full_name)
+        yield fake
+
+
+@pytest.fixture
+def assets(tmp_path: Path) -> tuple[Path, Path]:
+    """A package at 1.2.3 and an assets folder as `release build` leaves it (contents stand-ins)."""
+    package = python_package(tmp_path / "starter-contracts", "starter-contracts", "1.2.3")
+    folder = tmp_path / "release-assets"
+    folder.mkdir()
+    (folder / "starter_contracts-1.2.3-py3-none-any.whl").write_bytes(b"PK wheel stand-in")
+    (folder / "starter_contracts-sbom.json").write_text('{"bomFormat": "CycloneDX"}')
+    sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(folder.iterdir()))
+    (folder / "SHA256SUMS").write_text(sums)
+    return package, folder
+
+
+def test_upload_then_publish_with_outputs(
+    github: FakeGitHub, assets: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package, folder = assets
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    args = ["--tag", "v1.2.3", f"--package={package}", "--assets-dir", str(folder)]
+    assert run_cli(["release", "upload", *args]) == 0
+    outputs = parse_outputs((tmp_path / "out").read_text())
+    release = github.release_by_tag("v1.2.3")
+    assert outputs["release-id"] == str(release["id"]) and release["draft"] is True
+    assert sorted(a["name"] for a in json.loads(outputs["assets"])) == sorted(p.name for p in folder.iterdir())
+    for path in folder.iterdir():
+        github.attest(path.read_bytes())
+    assert run_cli(["release", "publish", *args]) == 0
+    assert github.release_by_tag("v1.2.3")["draft"] is False
+    assert all(r.url.host in ("127.0.0.1", "uploads.github.com") for r in github.requests)
+
+
+def test_tag_version_mismatch_exits_2_before_any_request(
+    github: FakeGitHub, assets: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    package, folder = assets
+    for command in ("upload", "publish"):
+        assert (
+            run_cli(["release", command, "--tag", "v1.2.4", f"--package={package}", "--assets-dir", str(folder)]) == 2
+        )
+    assert "--tag v1.2.4 means version 1.2.4, but starter-contracts is 1.2.3" in capsys.readouterr().err
+    assert github.requests == []
+
+
+def test_publish_without_attestations_exits_1(
+    github: FakeGitHub, assets: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    package, folder = assets
+    args = ["--tag", "v1.2.3", f"--package={package}", "--assets-dir", str(folder)]
+    assert run_cli(["release", "upload", *args]) == 0
+    assert run_cli(["release", "publish", *args]) == 1
+    assert "no attestation for" in capsys.readouterr().err
+    assert run_cli(["release", "publish", *args, "--no-require-attestations"]) == 0
