@@ -168,7 +168,7 @@ def publish_images(
 
 @cli.group()
 def release() -> None:
-    """Wheels, SBOMs and checksums for a v* tag (the GitHub Release steps are not built yet)."""
+    """Wheels, SBOMs, checksums and the GitHub Release for a v* tag: build, plan, upload, publish."""
 
 
 def release_options(func: F) -> F:
@@ -272,12 +272,19 @@ def _plan_for(
 
 @release.command("upload")
 @release_options
+@click.option(
+    "--attest",
+    is_flag=True,
+    envvar=env("attest"),
+    help="Attestations follow this step: check up front that the job can sign them.",
+)
 def release_upload(
     repo: str | None,
     tag: str | None,
     packages: tuple[Path, ...],
     frontend: Path | None,
     assets_dir: Path,
+    attest: bool,
     report_path: Path | None,
     fmt: str,
 ) -> int:
@@ -288,7 +295,7 @@ def release_upload(
 
     name, planned = _plan_for(repo, tag, packages, frontend, assets_dir)
     with GitHubClient() as gh:
-        return publish_release(upload(gh, name, planned), report_path, fmt)
+        return publish_release(upload(gh, name, planned, attest=attest), report_path, fmt)
 
 
 @release.command("publish")

@@ -73,6 +73,7 @@ class FakeGitHub:
     attestations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     land_then_fail: set[str] = field(default_factory=set)  # asset names: stored, then 502
     reset_midway: set[str] = field(default_factory=set)  # asset names: a "starter" asset, then a reset
+    exists_then_422: set[str] = field(default_factory=set)  # asset names: stored, then the 422 already_exists
     uploads: list[str] = field(default_factory=list)
     _faults: list[Fault] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
@@ -493,6 +494,9 @@ class FakeGitHub:
             self.add_asset(release, name, data[: len(data) // 2], state="starter")
             raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
         asset = self.add_asset(release, name, data)
+        if name in self.exists_then_422:
+            self.exists_then_422.discard(name)
+            return self._json(422, payload("POST_repos_releases_release_id_assets.422.already_exists.json")["body"])
         if name in self.land_then_fail:
             self.land_then_fail.discard(name)
             return self._json(502, {"message": "Server Error"})

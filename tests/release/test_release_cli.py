@@ -77,3 +77,31 @@ def test_publish_without_attestations_exits_1(
     assert run_cli(["release", "publish", *args]) == 1
     assert "no attestation for" in capsys.readouterr().err
     assert run_cli(["release", "publish", *args, "--no-require-attestations"]) == 0
+
+
+def test_attest_needs_id_token_permission_checked_before_any_change(
+    github: FakeGitHub, assets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package, folder = assets
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_URL", raising=False)
+    args = ["release", "upload", "--attest", "--tag", "v1.2.3", f"--package={package}", "--assets-dir", str(folder)]
+    assert run_cli(args) == 2
+    out = capsys.readouterr().out
+    assert "cannot sign attestations" in out and "id-token: write" in out and "attestations: write" in out
+    assert github.releases == []
+
+
+def test_build_outputs_the_wheel_sbom_pairs_the_action_attests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from release_kit.release.command import publish
+    from release_kit.release.models import Asset, ReleasePlan, Role
+
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    wheel = Asset(name="a-1.0.0-py3-none-any.whl", path=tmp_path / "a.whl", size=1, sha256="0" * 64, role=Role.WHEEL)
+    sbom = Asset(name="a-sbom.json", path=tmp_path / "a-sbom.json", size=1, sha256="1" * 64, role=Role.SBOM,
+                 subject=wheel.name)  # fmt: skip
+    plan = ReleasePlan(repository=None, tag="v1.0.0", version="1.0.0", prerelease=False, assets=[wheel, sbom])
+    publish(plan, None, "text")
+    outputs = parse_outputs((tmp_path / "out").read_text())
+    assert json.loads(outputs["wheel-sboms"]) == [{"wheel": str(wheel.path), "sbom": str(sbom.path)}]
+    assert outputs["wheel-count"] == "1"

@@ -85,6 +85,14 @@ def test_a_502_on_an_upload_that_landed_is_not_uploaded_twice(
     assert remote_state(fake, plan) == expected(plan)
 
 
+def test_422_already_exists_is_resolved_by_re_reading(fake: FakeGitHub, gh: GitHubClient, plan: ReleasePlan) -> None:
+    fake.exists_then_422.add("SHA256SUMS")
+    report = upload(gh, REPO, plan)
+    assert fake.uploads.count("SHA256SUMS") == 1
+    assert remote_state(fake, plan) == expected(plan)
+    assert {a.name: a.action for a in report.assets}["SHA256SUMS"] == "uploaded"  # found on re-reading: it landed
+
+
 def test_a_reset_midway_leaves_a_starter_asset_that_is_replaced(
     fake: FakeGitHub, gh: GitHubClient, plan: ReleasePlan
 ) -> None:

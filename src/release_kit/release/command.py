@@ -8,7 +8,7 @@ from pathlib import Path
 
 from release_kit import gha
 from release_kit.errors import ExitCode, InputError
-from release_kit.release.models import ReleasePlan
+from release_kit.release.models import ReleasePlan, Role
 from release_kit.release.transaction import ReleaseReport
 from release_kit.reporting import emit, md_escape, table, write_report
 
@@ -39,7 +39,15 @@ def publish(result: ReleasePlan, report_path: Path | None, fmt: str) -> ExitCode
         write_report(result, report_path)
     emit(result, text(result), fmt)
     gha.add_summary(markdown(result))
-    gha.set_outputs({"assets": json.dumps([a.model_dump(mode="json") for a in result.assets])})
+    sboms = {a.subject: a for a in result.assets if a.role is Role.SBOM and a.subject}
+    pairs = [{"wheel": str(a.path), "sbom": str(sboms[a.name].path)} for a in result.assets if a.name in sboms]
+    gha.set_outputs(
+        {
+            "assets": json.dumps([a.model_dump(mode="json") for a in result.assets]),
+            "wheel-sboms": json.dumps(pairs),  # what actions/attest-sbom signs, one wheel at a time
+            "wheel-count": str(len(pairs)),
+        }
+    )
     return ExitCode.OK
 
 

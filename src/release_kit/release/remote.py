@@ -6,6 +6,7 @@ workflow after a failure at any point, converges on the same release with the pl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,12 @@ UPLOAD_TIMEOUT = httpx.Timeout(300.0, connect=10.0)  # per attempt
 UPLOAD_ATTEMPTS = 3
 CHUNK = 1024 * 1024
 PERMISSIONS_FIX = "the job needs:\n  permissions:\n    contents: write\n    id-token: write\n    attestations: write"
+
+
+def check_can_attest() -> None:
+    """In Actions, attesting needs an OIDC token: without ``id-token: write`` the runner offers none."""
+    if gha.in_actions() and not os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL"):
+        raise AccessError("this job cannot sign attestations (no OIDC token offered)", hint=PERMISSIONS_FIX)
 
 
 class RemoteAsset(BaseModel):
@@ -164,6 +171,7 @@ def differences(plan: ReleasePlan, remote: list[RemoteAsset]) -> list[str]:
 def reconcile(releases: Releases, release: RemoteRelease, plan: ReleasePlan) -> list[AssetOutcome]:
     """Make the draft hold exactly the planned assets: skip what matches, replace what does not."""
     outcomes: dict[str, AssetOutcome] = {}
+    attempted: set[str] = set()
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):
         remote = {a.name: a for a in releases.assets(release.id)}
         for name, stray in remote.items():
@@ -176,13 +184,20 @@ def reconcile(releases: Releases, release: RemoteRelease, plan: ReleasePlan) -> 
         for asset in plan.assets:
             got = remote.get(asset.name)
             if matches(got, asset):
-                outcomes.setdefault(asset.name, AssetOutcome(name=asset.name, size=asset.size, sha256=asset.sha256,
-                                                             remote_state="uploaded", action="skipped"))  # fmt: skip
+                # there already, or landed although this run's attempt answered with an error
+                done = "uploaded" if asset.name in attempted else "skipped"
+                outcomes.setdefault(
+                    asset.name,
+                    AssetOutcome(
+                        name=asset.name, size=asset.size, sha256=asset.sha256, remote_state="uploaded", action=done
+                    ),
+                )
                 continue
             action = "uploaded"
             if got is not None:  # half-uploaded ("starter") or different bytes: replace it
                 releases.delete_asset(got.id)
                 action = "replaced"
+            attempted.add(asset.name)
             try:
                 with gha.group(f"upload {asset.name} ({asset.size} bytes)"):
                     releases.upload(release, asset)

@@ -10,6 +10,7 @@ from release_kit.release.remote import (
     AssetOutcome,
     NotPublishable,
     Releases,
+    check_can_attest,
     differences,
     find_or_create_draft,
     reconcile,
@@ -32,7 +33,9 @@ def _skipped(plan: ReleasePlan) -> list[AssetOutcome]:
             for a in plan.assets]  # fmt: skip
 
 
-def upload(gh: GitHubClient, repo: RepoName, plan: ReleasePlan) -> ReleaseReport:
+def upload(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, *, attest: bool = False) -> ReleaseReport:
+    if attest:
+        check_can_attest()  # before anything changes
     releases = Releases(gh, repo)
     release, published = find_or_create_draft(releases, plan)
     if published:  # idempotent when it already holds exactly the plan; never mutated
