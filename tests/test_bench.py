@@ -46,11 +46,13 @@ def test_push_benchmark_smoke() -> None:
 
 def test_release_benchmark_smoke() -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/bench/release.py"), "--npm", "50", "--repeat", "1"],
+        [sys.executable, str(ROOT / "scripts/bench/release.py"), "--npm", "50", "--repeat", "1", "--upload-mb", "20"],
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
     )
     ratio = float(re.search(r"ratio ours / cyclonedx-py:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
-    assert 0 < ratio < 1  # our SBOM step is faster than building an environment per wheel for cyclonedx-py
+    assert 0 < ratio < 1
+    peak = int(re.search(r"upload of 20 MB: client peak memory (\d+) MB", done.stdout).group(1))  # type: ignore[union-attr]
+    assert peak < 100  # our SBOM step is faster than building an environment per wheel for cyclonedx-py

@@ -10,7 +10,10 @@ packages, then times, as medians of --repeat runs:
                     its generation alone is printed too)
 Run from the repository root:
 
-    uv run --frozen --extra dev python scripts/bench/release.py [--npm 1000] [--repeat 3]
+    uv run --frozen --extra dev python scripts/bench/release.py [--npm 1000] [--repeat 3] [--upload-mb 200]
+
+It also uploads one --upload-mb asset with `release-kit release upload` to the fake GitHub served
+on 127.0.0.1 and prints the client's peak memory (uploads stream from disk).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.fakes.github import FakeGitHub, serve  # noqa: E402
 from tests.release.projects import npm_frontend, python_package  # noqa: E402
 
 from release_kit.cli import run_cli  # noqa: E402
@@ -65,10 +69,50 @@ def peer_sbom_step(wheels: list[Path], work: Path) -> tuple[float, float]:
     return total, generate
 
 
+def upload_peak(tmp: Path, megabytes: int) -> tuple[float, int]:
+    """Wall time and the client's peak RSS for `release upload` of a --upload-mb asset to the fake."""
+    import os
+
+    package = python_package(tmp / "big", "big-package", "1.0.0", dependencies=())
+    assets = tmp / "big-assets"
+    assets.mkdir()
+    wheel = assets / "big_package-1.0.0-py3-none-any.whl"
+    with wheel.open("wb") as handle:
+        for _ in range(megabytes):
+            handle.write(os.urandom(1024 * 1024))
+    (assets / "big_package-sbom.json").write_text("{}")
+    sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(assets.iterdir()))
+    (assets / "SHA256SUMS").write_text(sums)
+    fake = FakeGitHub()
+    with serve(fake) as url:
+        env = {**os.environ, "GITHUB_API_URL": url, "GITHUB_TOKEN": "bench", "GITHUB_REPOSITORY": fake.full_name}
+        cmd = [sys.executable, "-m", "release_kit", "release", "upload", "--tag", "v1.0.0",
+               f"--package={package}", "--assets-dir", str(assets)]  # fmt: skip
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                peak = max(
+                    peak, int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM:")).split()[1]) * 1024
+                )
+            except (OSError, StopIteration):
+                pass
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"release upload failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+        if fake.assets_of("v1.0.0")[wheel.name]["size"] != megabytes * 1024 * 1024:
+            raise SystemExit("the uploaded asset is not whole")
+    return elapsed, peak
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--npm", type=int, default=1000, help="packages in the frontend lockfile")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--upload-mb", type=int, default=200, help="size of the asset whose upload memory is measured")
     args = parser.parse_args()
     med = statistics.median
     with tempfile.TemporaryDirectory(prefix="rk-release-bench-") as tmp_name:
@@ -89,11 +133,15 @@ def main() -> int:
             total, generate = peer_sbom_step(wheels, tmp)
             peer.append(total)
             peer_gen.append(generate)
+        upload_seconds, upload_rss = upload_peak(tmp, args.upload_mb)
     print(f"release build: 3 wheels + a {args.npm}-package npm lockfile, {args.repeat} runs (medians)")
     print(f"release build, whole:        {med(builds):.2f} s")
     print(f"SBOM step, ours:             {med(ours):.2f} s")
     print(f"SBOM step, cyclonedx-py:     {med(peer):.2f} s (generation alone {med(peer_gen):.2f} s)")
     print(f"ratio ours / cyclonedx-py:   {med(ours) / med(peer):.2f}")
+    print(
+        f"upload of {args.upload_mb} MB: client peak memory {upload_rss / 1024 / 1024:.0f} MB ({upload_seconds:.2f} s)"
+    )
     return 0
 
 
