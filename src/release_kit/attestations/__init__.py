@@ -1,0 +1,1 @@
+"""Attestation verification shared by release publish and verify-release (extra ``verify``)."""

@@ -1,0 +1,85 @@
+"""Who signed: GitHub's OIDC claims as Fulcio writes them into the signing certificate, and the
+identity policy ``gh attestation verify`` applies, with each failed rule named."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography import x509
+
+FULCIO = "1.3.6.1.4.1.57264.1."
+ISSUER_V1, ISSUER_V2 = FULCIO + "1", FULCIO + "8"
+SIGNER_URI, RUNNER, SOURCE_REPO_URI, SOURCE_REF = (FULCIO + n for n in ("9", "11", "12", "14"))
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+def _der_utf8(value: bytes) -> str:
+    """A DER UTF8String (tag 0x0c) as Fulcio's v2 extensions carry them."""
+    if len(value) < 2 or value[0] != 0x0C:
+        return value.decode("utf-8", errors="replace")
+    length, offset = value[1], 2
+    if length & 0x80:
+        count = length & 0x7F
+        length, offset = int.from_bytes(value[2 : 2 + count], "big"), 2 + count
+    return value[offset : offset + length].decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Identity:
+    issuer: str | None
+    signer_uri: str | None  # the workflow that signed, @ its ref (a reusable workflow's own path)
+    runner: str | None
+    source_repository_uri: str | None
+    source_ref: str | None
+
+
+def identity_of(cert: x509.Certificate) -> Identity:
+    values: dict[str, str] = {}
+    for ext in cert.extensions:
+        oid = ext.oid.dotted_string
+        if oid.startswith(FULCIO) and isinstance(ext.value, x509.UnrecognizedExtension):
+            raw = ext.value.value
+            values[oid] = raw.decode("utf-8", errors="replace") if oid == ISSUER_V1 else _der_utf8(raw)
+    return Identity(
+        issuer=values.get(ISSUER_V2) or values.get(ISSUER_V1),
+        signer_uri=values.get(SIGNER_URI),
+        runner=values.get(RUNNER),
+        source_repository_uri=values.get(SOURCE_REPO_URI),
+        source_ref=values.get(SOURCE_REF),
+    )
+
+
+@dataclass(frozen=True)
+class IdentityPolicy:
+    repository: str  # OWNER/REPO whose release this is
+    server: str = "https://github.com"
+    issuer: str = GITHUB_ISSUER
+    source_ref: str | None = None  # None: any ref
+    signer_workflow: str | None = None  # [HOST/]OWNER/REPO/PATH; None: any workflow of this repository
+    allow_self_hosted: bool = False
+
+    def signer_prefix(self) -> str:
+        if self.signer_workflow is None:
+            return f"{self.server}/{self.repository}/"
+        parts = self.signer_workflow.strip("/").split("/")
+        host = self.server.removeprefix("https://").removeprefix("http://")
+        if "." in parts[0] and len(parts) >= 4:  # a host was given
+            host, parts = parts[0], parts[1:]
+        return f"https://{host}/{'/'.join(parts)}@"
+
+    def failures(self, identity: Identity) -> list[str]:
+        """Every rule the identity breaks, by name; empty when it passes."""
+        out = []
+        if identity.issuer != self.issuer:
+            out.append(f"issuer is {identity.issuer!r}, expected {self.issuer!r}")
+        expected_repo = f"{self.server}/{self.repository}"
+        if (identity.source_repository_uri or "").lower() != expected_repo.lower():
+            out.append(f"source repository is {identity.source_repository_uri!r}, expected {expected_repo!r}")
+        if self.source_ref is not None and identity.source_ref != self.source_ref:
+            out.append(f"source ref is {identity.source_ref!r}, expected {self.source_ref!r}")
+        prefix = self.signer_prefix()
+        if not (identity.signer_uri or "").lower().startswith(prefix.lower()):
+            out.append(f"signer workflow is {identity.signer_uri!r}, expected one starting {prefix!r}")
+        if identity.runner != "github-hosted" and not self.allow_self_hosted:
+            out.append(f"runner is {identity.runner!r}, expected 'github-hosted' (or allow self-hosted runners)")
+        return out
