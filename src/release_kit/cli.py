@@ -166,6 +166,97 @@ def publish_images(
     )
 
 
+def identity_options(func: F) -> F:
+    """Who must have signed an attestation: shared by verify-release and release publish."""
+    for option in reversed(
+        [
+            click.option(
+                "--signer-workflow",
+                envvar=env("signer-workflow"),
+                metavar="[HOST/]OWNER/REPO/PATH",
+                help="The workflow that must have signed (a reusable workflow may live elsewhere). "
+                "Default: any workflow of --repo.",
+            ),
+            click.option(
+                "--source-ref",
+                envvar=env("source-ref"),
+                metavar="REF|any",
+                help="The ref the signing run built. Default: refs/tags/<tag>.",
+            ),
+            click.option(
+                "--oidc-issuer", envvar=env("oidc-issuer"), help="Default: https://token.actions.githubusercontent.com."
+            ),
+            click.option(
+                "--allow-self-hosted",
+                is_flag=True,
+                envvar=env("allow-self-hosted"),
+                help="Accept attestations signed on self-hosted runners.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@cli.command("verify-release")
+@click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY.")
+@click.option("--tag", envvar=env("tag"), help="The release's tag. Default: from $GITHUB_REF.")
+@click.option(
+    "--expect",
+    multiple=True,
+    envvar=env("expect"),
+    metavar="PATTERN",
+    help="An asset the release must hold (glob). Replaces the defaults. Repeatable.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=env("config"),
+    help="Config file with a release: expect list. Default: .github/release-kit.yml if present.",
+)
+@identity_options
+@click.option("--allow-extra", is_flag=True, envvar=env("allow-extra"), help="Unexpected assets do not fail.")
+@click.option(
+    "--offline-bundles",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=env("offline-bundles"),
+    help="Read <asset>.sigstore.json / .jsonl bundles from this folder instead of the API.",
+)
+@verdict_options
+def verify_release(
+    repo: str | None,
+    tag: str | None,
+    expect: tuple[str, ...],
+    config_path: Path | None,
+    signer_workflow: str | None,
+    source_ref: str | None,
+    oidc_issuer: str | None,
+    allow_self_hosted: bool,
+    allow_extra: bool,
+    offline_bundles: Path | None,
+    report_path: Path | None,
+    fmt: str,
+) -> int:
+    """Prove a published release holds every expected asset, with matching digests and valid attestations."""
+    from release_kit.verify_release.command import run
+
+    return run(
+        repo=repo,
+        tag=tag,
+        expect=list(expect),
+        config_path=config_path,
+        signer_workflow=signer_workflow,
+        source_ref=source_ref,
+        oidc_issuer=oidc_issuer,
+        allow_self_hosted=allow_self_hosted,
+        allow_extra=allow_extra,
+        offline_bundles=offline_bundles,
+        report_path=report_path,
+        fmt=fmt,
+    )
+
+
 @cli.group()
 def release() -> None:
     """Wheels, SBOMs, checksums and the GitHub Release for a v* tag: build, plan, upload, publish."""
@@ -300,12 +391,13 @@ def release_upload(
 
 @release.command("publish")
 @release_options
+@identity_options
 @click.option(
     "--require-attestations/--no-require-attestations",
     default=True,
     envvar=env("require-attestations"),
     show_default=True,
-    help="Refuse to publish while an asset has no attestation.",
+    help="Refuse to publish while an asset lacks a valid provenance attestation.",
 )
 def release_publish(
     repo: str | None,
@@ -313,18 +405,32 @@ def release_publish(
     packages: tuple[Path, ...],
     frontend: Path | None,
     assets_dir: Path,
+    signer_workflow: str | None,
+    source_ref: str | None,
+    oidc_issuer: str | None,
+    allow_self_hosted: bool,
     require_attestations: bool,
     report_path: Path | None,
     fmt: str,
 ) -> int:
     """Check the draft against the plan and the attestations, publish it, then check again."""
+    from release_kit.attestations.identity import GITHUB_ISSUER, IdentityPolicy
     from release_kit.github.client import GitHubClient
     from release_kit.release.command import publish_release
     from release_kit.release.transaction import publish
 
     name, planned = _plan_for(repo, tag, packages, frontend, assets_dir)
+    policy = IdentityPolicy(
+        repository=name.full_name,
+        server=os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
+        issuer=oidc_issuer or GITHUB_ISSUER,
+        source_ref=None if source_ref == "any" else (source_ref or f"refs/tags/{planned.tag}"),
+        signer_workflow=signer_workflow,
+        allow_self_hosted=allow_self_hosted,
+    )
     with GitHubClient() as gh:
-        return publish_release(publish(gh, name, planned, require_attestations=require_attestations), report_path, fmt)
+        result = publish(gh, name, planned, require_attestations=require_attestations, policy=policy)
+        return publish_release(result, report_path, fmt)
 
 
 def _fail(message: str, code: int) -> int:

@@ -21,12 +21,21 @@ class ReservedSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ReleaseSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    expect: list[str] | None = Field(
+        None,
+        description="Assets a release must hold (glob patterns), for verify-release; default: the runbook's seven.",
+    )
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, title="release-kit configuration")
 
     gates: GatesPolicy | None = Field(None, description="verify-gates: the gates a release needs.")
     images: ReservedSection | None = Field(None, description="publish-images (reserved).")
-    release: ReservedSection | None = Field(None, description="release (reserved).")
+    release: ReleaseSection | None = Field(None, description="release and verify-release.")
     deploy: ReservedSection | None = Field(None, description="deploy checks (reserved).")
 
 

@@ -75,6 +75,7 @@ class FakeGitHub:
     reset_midway: set[str] = field(default_factory=set)  # asset names: a "starter" asset, then a reset
     exists_then_422: set[str] = field(default_factory=set)  # asset names: stored, then the 422 already_exists
     uploads: list[str] = field(default_factory=list)
+    bundle_blobs: dict[str, bytes] = field(default_factory=dict)
     _faults: list[Fault] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -279,6 +280,18 @@ class FakeGitHub:
         self.asset_bytes[aid] = data
         return asset
 
+    def attest_bundle(self, sha256: str, bundle: dict[str, Any], *, by_url: bool) -> None:
+        """A real bundle for the digest: inline, or behind a snappy-compressed bundle_url."""
+        if by_url:
+            url = f"https://attestations.blob.example.test/{sha256[:12]}-{len(self.bundle_blobs)}.json.sn"
+            import cramjam
+
+            self.bundle_blobs[url] = bytes(cramjam.snappy.compress_raw(json.dumps(bundle).encode()))
+            entry: dict[str, Any] = {"repository_id": 1, "bundle": None, "bundle_url": url, "initiator": "user"}
+        else:
+            entry = {"repository_id": 1, "bundle": bundle, "initiator": "user"}
+        self.attestations.setdefault(sha256, []).append(entry)
+
     def attest(self, data: bytes) -> None:
         entry = body("GET_repos_attestations_subject_digest.200.json")["attestations"][0]
         self.attestations.setdefault(hashlib.sha256(data).hexdigest(), []).append(entry)
@@ -367,6 +380,10 @@ class FakeGitHub:
         return self._json(200, data, headers)
 
     def _route(self, request: httpx.Request) -> httpx.Response:
+        if str(request.url) in self.bundle_blobs:  # pre-signed storage: a token must never be sent there
+            if "authorization" in request.headers:
+                return self._json(400, {"message": "a token was sent to the bundle storage"})
+            return httpx.Response(200, content=self.bundle_blobs[str(request.url)])
         path = request.url.path
         params = request.url.params
         prefix = f"/repos/{self.full_name}"
@@ -433,6 +450,13 @@ class FakeGitHub:
         if m := re.fullmatch(r"/attestations/sha256:([0-9a-f]{64})", rest):
             found = self.attestations.get(m.group(1), [])
             return self._page(request, found, "attestations") if found else self._json(404, NOT_FOUND)
+        if (m := re.fullmatch(r"/releases/tags/(.+)", rest)) and method == "GET":
+            found = next((r for r in self.releases if r["tag_name"] == m.group(1) and not r["draft"]), None)
+            return (
+                self._json(200, {**found, "assets": self.release_assets[found["id"]]})
+                if found
+                else self._json(404, NOT_FOUND)
+            )
         if rest == "/releases" and method == "GET":
             items = [
                 {**r, "assets": self.release_assets[r["id"]]} for r in sorted(self.releases, key=lambda r: -r["id"])
@@ -452,6 +476,10 @@ class FakeGitHub:
             aid = int(m.group(1))
             for rid, assets in self.release_assets.items():
                 asset = next((a for a in assets if a["id"] == aid), None)
+                if asset and method == "GET" and request.headers.get("accept") == "application/octet-stream":
+                    return httpx.Response(200, content=self.asset_bytes[aid])
+                if asset and method == "GET":
+                    return self._json(200, asset)
                 if asset and method == "DELETE":
                     release = self._release(rid)
                     if release and release.get("immutable") and not release["draft"]:

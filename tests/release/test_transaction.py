@@ -142,19 +142,44 @@ def test_a_published_release_that_matches_is_left_alone(fake: FakeGitHub, gh: Gi
     assert fake.uploads == []
 
 
-def test_publish_needs_every_asset_attested(fake: FakeGitHub, gh: GitHubClient, plan: ReleasePlan) -> None:
-    upload(gh, REPO, plan)
-    for asset in plan.assets[:-1]:
-        fake.attest(asset.path.read_bytes())
-    with pytest.raises(NotPublishable, match="no attestation for SHA256SUMS"):
-        publish(gh, REPO, plan, require_attestations=True)
-    assert fake.release_by_tag("v1.2.3")["draft"] is True
-    fake.attest(plan.assets[-1].path.read_bytes())
-    report = publish(gh, REPO, plan, require_attestations=True)
-    release = fake.release_by_tag("v1.2.3")
-    assert release["draft"] is False and report.draft is False
-    assert report.attestations == {a.name: 1 for a in plan.assets}
-    assert publish(gh, REPO, plan, require_attestations=True).draft is False  # publishing again is a no-op
+def test_publish_verifies_every_asset_with_the_verify_release_code(
+    fake: FakeGitHub, gh: GitHubClient, tmp_path: Path
+) -> None:
+    """A real artifact and its real bundle: publish checks the signature, identity and subject digest."""
+    import json
+
+    from release_kit.attestations.identity import IdentityPolicy
+    from tests.fakes.fixtures import ATTESTATIONS
+
+    artifact = tmp_path / "reusable-workflow-artifact"
+    artifact.write_bytes((ATTESTATIONS / "reusable-workflow-artifact").read_bytes())
+    sha = hashlib.sha256(artifact.read_bytes()).hexdigest()
+    asset = Asset(name=artifact.name, path=artifact, size=artifact.stat().st_size, sha256=sha, role=Role.WHEEL)
+    plan = ReleasePlan(
+        repository="malancas/attest-demo", tag="v1.0.0", version="1.0.0", prerelease=False, assets=[asset]
+    )
+    repo = parse_repo("malancas/attest-demo")
+    fake.owner, fake.repo = "malancas", "attest-demo"
+    upload(gh, repo, plan)
+    with pytest.raises(
+        NotPublishable,
+        match=r"reusable-workflow-artifact: no valid https://slsa\.dev/provenance/v1 attestation \(none found\)",
+    ):
+        publish(gh, repo, plan, require_attestations=True)
+    fake.attest_bundle(
+        sha, json.loads((ATTESTATIONS / "reusable-workflow-attestation.sigstore.json").read_text()), by_url=True
+    )
+    with pytest.raises(NotPublishable, match="signer workflow is"):  # signed by a reusable workflow elsewhere
+        publish(gh, repo, plan, require_attestations=True)
+    assert fake.release_by_tag("v1.0.0")["draft"] is True
+    policy = IdentityPolicy(
+        repository="malancas/attest-demo",
+        source_ref="refs/heads/main",
+        signer_workflow="github/artifact-attestations-workflows/.github/workflows/attest.yml",
+    )
+    report = publish(gh, repo, plan, require_attestations=True, policy=policy)
+    assert fake.release_by_tag("v1.0.0")["draft"] is False
+    assert report.attestations == {"reusable-workflow-artifact": "verified"}
 
 
 def test_publish_refuses_a_draft_that_differs(fake: FakeGitHub, gh: GitHubClient, plan: ReleasePlan) -> None:

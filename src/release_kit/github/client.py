@@ -11,6 +11,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,12 +109,24 @@ class GitHubClient:
             headers["Authorization"] = f"Bearer {token}"
         self.authenticated = bool(token)
         self._http = make_client(base_url=self.api_url, headers=headers, transport=transport, policy=policy)
+        # pre-signed storage URLs (attestation bundles) get no token, through the same transport and policy
+        self._anonymous = make_client(headers={"User-Agent": headers["User-Agent"]}, transport=transport, policy=policy)
         self._etags: dict[str, tuple[str, Json, str | None]] = {}
         self._lock = threading.Lock()
         self.requests = 0
 
     def close(self) -> None:
         self._http.close()
+        self._anonymous.close()
+
+    def get_without_token(self, url: str) -> bytes:
+        """A pre-signed URL (such as an attestation's bundle_url): the GitHub token is never sent."""
+        with self._lock:
+            self.requests += 1
+        response = self._anonymous.get(url)
+        if response.status_code >= 400:
+            raise self._error("GET", url, response)
+        return response.content
 
     def __enter__(self) -> GitHubClient:
         return self
@@ -153,6 +166,17 @@ class GitHubClient:
         if response.status_code >= 400:
             raise self._error(method, url, response)
         return response
+
+    @contextmanager
+    def stream(self, url: str, *, headers: Mapping[str, str] | None = None) -> Iterator[httpx.Response]:
+        """GET whose body is read piece by piece (downloads are never held whole)."""
+        with self._lock:
+            self.requests += 1
+        with self._http.stream("GET", url, headers=headers) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise self._error("GET", url, response)
+            yield response
 
     def _error(self, method: str, path: str, response: httpx.Response) -> GitHubError:
         message = _api_message(response)

@@ -65,8 +65,8 @@ def publish_release(result: ReleaseReport, report_path: Path | None, fmt: str) -
              "| Asset | Done | sha256 | Attestations |", "| --- | --- | --- | --- |"]  # fmt: skip
     attest = f"https://github.com/{result.repository}/attestations"
     for a in result.assets:
-        count = result.attestations.get(a.name)
-        cell = f"[{count}]({attest})" if count else "—"
+        verdict = result.attestations.get(a.name)
+        cell = f"[{verdict}]({attest})" if verdict else "—"
         lines.append(f"| `{md_escape(a.name)}` | {a.action} | `{a.sha256}` | {cell} |")
     gha.add_summary("\n".join(lines) + "\n")
     gha.set_outputs(

@@ -141,14 +141,6 @@ class Releases:
             self._write("PATCH", f"{self.base}/releases/{release.id}", json=data).json()
         )
 
-    def attestation_count(self, sha256: str) -> int:
-        try:
-            return sum(1 for _ in self.gh.paginate(f"{self.base}/attestations/sha256:{sha256}", key="attestations"))
-        except GitHubError as err:
-            if err.status == 404:
-                return 0
-            raise
-
 
 def matches(remote: RemoteAsset | None, asset: Asset) -> bool:
     return remote is not None and remote.state == "uploaded" and remote.digest == f"sha256:{asset.sha256}"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 from pydantic import BaseModel, Field
 
+from release_kit.attestations.identity import IdentityPolicy
 from release_kit.github.client import GitHubClient, RepoName
 from release_kit.release.models import ReleasePlan
 from release_kit.release.remote import (
@@ -25,7 +29,10 @@ class ReleaseReport(BaseModel):
     release_url: str | None
     draft: bool
     assets: list[AssetOutcome]
-    attestations: dict[str, int] = Field(default_factory=dict, description="Attestations found per asset (publish).")
+    attestations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Publish: each asset's attestation verdict (verified, unverified, unverifiable).",
+    )
 
 
 def _skipped(plan: ReleasePlan) -> list[AssetOutcome]:
@@ -47,7 +54,30 @@ def upload(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, *, attest: bool 
                          release_url=release.html_url, draft=release.draft, assets=outcomes)  # fmt: skip
 
 
-def publish(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, *, require_attestations: bool) -> ReleaseReport:
+def verify_attestations(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, policy: IdentityPolicy) -> dict[str, Any]:
+    """Each planned asset's verdict from its attestations, with the code verify-release uses."""
+    from release_kit.attestations import fetch
+    from release_kit.attestations.judge import judge_asset
+    from release_kit.attestations.verify import SLSA_PROVENANCE_V1, check_bundle
+
+    base = f"/repos/{repo.owner}/{repo.name}"
+    verdicts: dict[str, Any] = {}
+    for asset in plan.assets:
+        sha512 = hashlib.sha512(asset.path.read_bytes()).hexdigest()
+        digests = {"sha256": asset.sha256, "sha512": sha512}
+        checks = [check_bundle(raw, policy, digests) for raw in fetch.api_bundles(gh, base, asset.sha256)]
+        verdicts[asset.name] = judge_asset(asset.name, [SLSA_PROVENANCE_V1], checks, None, [])
+    return verdicts
+
+
+def publish(
+    gh: GitHubClient,
+    repo: RepoName,
+    plan: ReleasePlan,
+    *,
+    require_attestations: bool,
+    policy: IdentityPolicy | None = None,
+) -> ReleaseReport:
     releases = Releases(gh, repo)
     release = releases.find(plan.tag)
     if release is None:
@@ -59,13 +89,22 @@ def publish(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, *, require_atte
     diff = differences(plan, releases.assets(release.id))
     if diff:
         raise NotPublishable(f"the draft {plan.tag} does not hold the planned assets: {'; '.join(diff)}")
-    counts = {a.name: releases.attestation_count(a.sha256) for a in plan.assets}
-    unattested = [name for name, n in counts.items() if n == 0]
-    if require_attestations and unattested:
-        raise NotPublishable(
-            f"no attestation for {', '.join(unattested)}: run actions/attest before publishing "
-            "(or pass --no-require-attestations)"
-        )
+    statuses: dict[str, str] = {}
+    if require_attestations:
+        policy = policy or IdentityPolicy(repository=repo.full_name, source_ref=f"refs/tags/{plan.tag}")
+        verdicts = verify_attestations(gh, repo, plan, policy)
+        statuses = {name: status.value for name, (status, _, _) in verdicts.items()}
+        bad = {
+            name: [*reasons, *(r for result in results for r in result.reasons)]  # each bundle's own reasons too
+            for name, (status, results, reasons) in verdicts.items()
+            if status.value != "verified"
+        }
+        if bad:
+            detail = "; ".join(f"{name}: {', '.join(reasons)}" for name, reasons in bad.items())
+            raise NotPublishable(
+                f"not every asset carries a valid provenance attestation ({detail}): run the attest steps "
+                "before publishing (or pass --no-require-attestations)"
+            )
     published = releases.publish(release, plan.prerelease)
     after = releases.get(published.id)
     diff = differences(plan, releases.assets(after.id))
@@ -74,4 +113,4 @@ def publish(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, *, require_atte
             f"after publishing, {plan.tag} is {'still a draft' if after.draft else 'changed'}: {'; '.join(diff)}"
         )
     return ReleaseReport(repository=repo.full_name, tag=plan.tag, release_id=after.id, release_url=after.html_url,
-                         draft=False, assets=_skipped(plan), attestations=counts)  # fmt: skip
+                         draft=False, assets=_skipped(plan), attestations=statuses)  # fmt: skip

@@ -1,0 +1,194 @@
+"""verify-release end to end: the release, its assets, their bytes and their attestations."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+from typing import Any
+
+from release_kit import config, gha
+from release_kit.attestations import fetch
+from release_kit.attestations.identity import GITHUB_ISSUER, IdentityPolicy
+from release_kit.attestations.judge import SBOM_SUFFIX, judge_asset, sbom_for
+from release_kit.attestations.models import Status
+from release_kit.attestations.verify import CYCLONEDX, SLSA_PROVENANCE_V1, check_bundle
+from release_kit.errors import ExitCode, InputError
+from release_kit.github.client import GitHubClient, GitHubError, parse_repo
+from release_kit.reporting import emit, md_escape, table, write_report
+from release_kit.verify_release import sources
+from release_kit.verify_release.models import AssetResult, VerifyReport
+
+RUNBOOK_ASSETS = [
+    "starter_contracts-*.whl",
+    "starter_console-*.whl",
+    "starter_providers-*.whl",
+    "starter_contracts-sbom.json",
+    "starter_console-sbom.json",
+    "starter_providers-sbom.json",
+    "frontend-sbom.json",
+]
+ALWAYS_ACCEPTED = {"SHA256SUMS"}  # release-kit's release adds it; when present it is verified like the rest
+
+
+def expected_patterns(expect: list[str], config_path: Path | None) -> list[str]:
+    if expect:
+        return [p for value in expect for p in value.split()]
+    loaded = config.load(config_path)
+    if loaded is not None and loaded.release is not None and loaded.release.expect:
+        return list(loaded.release.expect)
+    return list(RUNBOOK_ASSETS)
+
+
+def run(
+    *,
+    repo: str | None,
+    tag: str | None,
+    expect: list[str],
+    config_path: Path | None,
+    signer_workflow: str | None,
+    source_ref: str | None,
+    oidc_issuer: str | None,
+    allow_self_hosted: bool,
+    allow_extra: bool,
+    offline_bundles: Path | None,
+    report_path: Path | None,
+    fmt: str,
+    client: GitHubClient | None = None,
+) -> ExitCode:
+    name = parse_repo(repo)
+    tag = (tag or os.environ.get("GITHUB_REF", "")).removeprefix("refs/tags/")
+    if not tag:
+        raise InputError("--tag is required: expected the release's tag, e.g. v1.4.0")
+    if offline_bundles is not None and not offline_bundles.is_dir():
+        raise InputError(f"--offline-bundles {offline_bundles}: no such folder")
+    patterns = expected_patterns(expect, config_path)
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    policy = IdentityPolicy(
+        repository=name.full_name,
+        server=server,
+        issuer=oidc_issuer or GITHUB_ISSUER,
+        source_ref=None if source_ref == "any" else (source_ref or f"refs/tags/{tag}"),
+        signer_workflow=signer_workflow,
+        allow_self_hosted=allow_self_hosted,
+    )
+    base = f"/repos/{name.owner}/{name.name}"
+    gh = client or GitHubClient()
+    try:
+        report = _verify(gh, base, name.full_name, tag, patterns, policy, allow_extra, offline_bundles)
+    finally:
+        if client is None:
+            gh.close()
+    return publish(report, report_path, fmt)
+
+
+def _verify(
+    gh: GitHubClient,
+    base: str,
+    repository: str,
+    tag: str,
+    patterns: list[str],
+    policy: IdentityPolicy,
+    allow_extra: bool,
+    offline: Path | None,
+) -> VerifyReport:
+    try:
+        release = gh.get_json(f"{base}/releases/tags/{tag}")
+    except GitHubError as err:
+        if err.status != 404:
+            raise
+        drafts = [r for r in gh.paginate(f"{base}/releases") if r.get("tag_name") == tag and r.get("draft")]
+        why = "only a draft exists: a draft is not a published release" if drafts else "no release for this tag"
+        missing = [AssetResult(name=p, status=Status.MISSING, verified=False, reasons=[why]) for p in patterns]
+        return VerifyReport(repository=repository, tag=tag, release_url=None, passed=False, assets=missing)
+    remote = list(gh.paginate(f"{base}/releases/{release['id']}/assets"))
+    by_name = {a["name"]: a for a in remote}
+    results: list[AssetResult] = []
+    chosen: list[str] = []
+    for pattern in patterns:
+        hits = sorted(n for n in by_name if fnmatch.fnmatchcase(n, pattern))
+        if not hits:
+            results.append(
+                AssetResult(name=pattern, status=Status.MISSING, verified=False, reasons=["not on the release"])
+            )
+        chosen += [h for h in hits if h not in chosen]
+    chosen += [n for n in sorted(by_name) if n in ALWAYS_ACCEPTED and n not in chosen]
+    for extra in sorted(set(by_name) - set(chosen)):
+        reason = "not expected (allowed by --allow-extra)" if allow_extra else "not expected"
+        results.append(
+            AssetResult(
+                name=extra,
+                state=by_name[extra].get("state"),
+                status=Status.UNEXPECTED,
+                verified=False,
+                reasons=[reason],
+            )
+        )
+    contents: dict[str, Any] = {}
+    for asset_name in chosen:
+        asset = by_name[asset_name]
+        reasons: list[str] = []
+        if asset.get("state") != "uploaded":
+            reasons.append(f"state is {asset.get('state')!r}, not 'uploaded'")
+        digests = sources.download_digests(gh, base, int(asset["id"]))
+        local = f"sha256:{digests['sha256']}"
+        if asset.get("digest") and asset["digest"] != local:
+            reasons.append(f"GitHub's digest {asset['digest']} differs from the downloaded bytes' {local}")
+        if asset_name.endswith(SBOM_SUFFIX):
+            contents[asset_name] = digests
+        bundles = (
+            fetch.offline_bundles(offline, asset_name)
+            if offline is not None
+            else fetch.api_bundles(gh, base, digests["sha256"])
+        )
+        checks = [check_bundle(raw, policy, digests) for raw in bundles]
+        required = [SLSA_PROVENANCE_V1]
+        sbom_json = None
+        if asset_name.endswith(".whl") and sbom_for(asset_name) in by_name:
+            required.append(CYCLONEDX)
+            sbom_json = _download_json(gh, base, by_name[sbom_for(asset_name)])
+        status, attestations, reasons = judge_asset(asset_name, required, checks, sbom_json, reasons)
+        results.append(
+            AssetResult(
+                name=asset_name,
+                digest=local,
+                state=asset.get("state"),
+                status=status,
+                verified=status is Status.VERIFIED,
+                attestations=attestations,
+                reasons=reasons,
+            )
+        )
+    passed = all(r.verified or (r.status is Status.UNEXPECTED and allow_extra) for r in results)
+    return VerifyReport(
+        repository=repository, tag=tag, release_url=release.get("html_url"), passed=passed, assets=results
+    )
+
+
+def _download_json(gh: GitHubClient, base: str, asset: dict[str, Any]) -> Any:
+    with gh.stream(f"{base}/releases/assets/{asset['id']}", headers={"Accept": "application/octet-stream"}) as answer:
+        return sources.parse_json(answer.read())
+
+
+def publish(report: VerifyReport, report_path: Path | None, fmt: str) -> ExitCode:
+    if report_path is not None:
+        write_report(report, report_path)
+    rows = [[a.name, a.status.value, "; ".join(a.reasons) or "-"] for a in report.assets]
+    verdict = "verified" if report.passed else "NOT verified"
+    emit(report, f"{report.repository} {report.tag}: {verdict}\n\n" + table(["ASSET", "STATUS", "REASONS"], rows), fmt)
+    lines = [
+        f"### release-kit verify-release: {report.tag} {verdict}",
+        "",
+        "| Asset | Status | Reasons |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{md_escape(a.name)}` | {a.status.value} | {md_escape('; '.join(a.reasons)) or '—'} |"
+        for a in report.assets
+    ]
+    gha.add_summary("\n".join(lines) + "\n")
+    for asset in report.assets if gha.in_actions() else []:
+        if not asset.verified and not (asset.status is Status.UNEXPECTED and report.passed):
+            gha.error("; ".join(asset.reasons) or asset.status.value, title=f"{asset.name}: {asset.status.value}")
+    gha.set_outputs({"passed": "true" if report.passed else "false"})
+    return ExitCode.OK if report.passed else ExitCode.NOT_OK
