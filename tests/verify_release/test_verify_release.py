@@ -139,3 +139,36 @@ def test_every_page_of_attestations_is_read(fake: FakeGitHub, tmp_path: Path) ->
     fake.attestations[sha].append(good)
     code, report = verify(fake, tmp_path)
     assert code == 0 and len(report["assets"][0]["attestations"]) == 102
+
+
+def test_the_action_way_over_http(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from release_kit.cli import run_cli
+    from tests.fakes.github import serve
+    from tests.test_gha import parse_outputs
+
+    fake = FakeGitHub(owner="malancas", repo="attest-demo")
+    release = fake.add_release("v1.0.0", draft=False)
+    data = (ATTESTATIONS / ARTIFACT).read_bytes()
+    fake.add_asset(release, ARTIFACT, data)
+    fake.attest_bundle(
+        hashlib.sha256(data).hexdigest(), bundle("reusable-workflow-attestation.sigstore.json"), by_url=False
+    )
+    root = Path(__file__).resolve().parents[2]
+    action = yaml.safe_load((root / "actions/verify-release/action.yml").read_text())
+    with serve(fake) as url:
+        env = {
+            "GITHUB_API_URL": url, "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "out"),
+            "RK_REPO": fake.full_name, "RK_TAG": "v1.0.0", "RK_EXPECT": ARTIFACT, "RK_SIGNER_WORKFLOW": SIGNER,
+            "RK_SOURCE_REF": "refs/heads/main", "RK_OIDC_ISSUER": "", "RK_ALLOW_SELF_HOSTED": "false",
+            "RK_ALLOW_EXTRA": "false", "RK_TOKEN": "ghs_verifyToken0042", "RK_REPORT": str(tmp_path / "r.json"),
+        }  # fmt: skip
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert run_cli(["verify-release"]) == 0
+    outputs = parse_outputs((tmp_path / "out").read_text())
+    assert set(outputs) == set(action["outputs"]) and outputs["passed"] == "true"
+    assert "ghs_verifyToken0042" not in capsys.readouterr().out.replace("::add-mask::ghs_verifyToken0042", "")
