@@ -56,3 +56,15 @@ def test_release_benchmark_smoke() -> None:
     assert 0 < ratio < 1
     peak = int(re.search(r"upload of 20 MB: client peak memory (\d+) MB", done.stdout).group(1))  # type: ignore[union-attr]
     assert peak < 100  # our SBOM step is faster than building an environment per wheel for cyclonedx-py
+
+
+def test_verify_release_benchmark_smoke() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bench/verify_release.py"), "--assets", "2", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    ratio = float(re.search(r"ratio ours / peer:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    assert ratio > 0
