@@ -414,18 +414,18 @@ def release_publish(
     fmt: str,
 ) -> int:
     """Check the draft against the plan and the attestations, publish it, then check again."""
-    from release_kit.attestations.identity import GITHUB_ISSUER, IdentityPolicy
+    from release_kit.attestations.identity import IdentityPolicy
     from release_kit.github.client import GitHubClient
     from release_kit.release.command import publish_release
     from release_kit.release.transaction import publish
 
     name, planned = _plan_for(repo, tag, packages, frontend, assets_dir)
-    policy = IdentityPolicy(
+    policy = IdentityPolicy.from_options(
         repository=name.full_name,
-        server=os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
-        issuer=oidc_issuer or GITHUB_ISSUER,
-        source_ref=None if source_ref == "any" else (source_ref or f"refs/tags/{planned.tag}"),
+        tag=planned.tag,
         signer_workflow=signer_workflow,
+        source_ref=source_ref,
+        oidc_issuer=oidc_issuer,
         allow_self_hosted=allow_self_hosted,
     )
     with GitHubClient() as gh:

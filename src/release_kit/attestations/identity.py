@@ -3,6 +3,7 @@ identity policy ``gh attestation verify`` applies, with each failed rule named."
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -57,6 +58,27 @@ class IdentityPolicy:
     source_ref: str | None = None  # None: any ref
     signer_workflow: str | None = None  # [HOST/]OWNER/REPO/PATH; None: any workflow of this repository
     allow_self_hosted: bool = False
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        repository: str,
+        tag: str,
+        signer_workflow: str | None,
+        source_ref: str | None,
+        oidc_issuer: str | None,
+        allow_self_hosted: bool,
+    ) -> IdentityPolicy:
+        """The policy the CLI options describe: source ref ``refs/tags/<tag>`` unless given (``any`` skips it)."""
+        return cls(
+            repository=repository,
+            server=os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
+            issuer=oidc_issuer or GITHUB_ISSUER,
+            source_ref=None if source_ref == "any" else (source_ref or f"refs/tags/{tag}"),
+            signer_workflow=signer_workflow,
+            allow_self_hosted=allow_self_hosted,
+        )
 
     def signer_prefix(self) -> str:
         if self.signer_workflow is None:

@@ -91,7 +91,14 @@ def publish(
         raise NotPublishable(f"the draft {plan.tag} does not hold the planned assets: {'; '.join(diff)}")
     statuses: dict[str, str] = {}
     if require_attestations:
-        policy = policy or IdentityPolicy(repository=repo.full_name, source_ref=f"refs/tags/{plan.tag}")
+        policy = policy or IdentityPolicy.from_options(
+            repository=repo.full_name,
+            tag=plan.tag,
+            signer_workflow=None,
+            source_ref=None,
+            oidc_issuer=None,
+            allow_self_hosted=False,
+        )
         verdicts = verify_attestations(gh, repo, plan, policy)
         statuses = {name: status.value for name, (status, _, _) in verdicts.items()}
         bad = {

@@ -9,7 +9,7 @@ from typing import Any
 
 from release_kit import config, gha
 from release_kit.attestations import fetch
-from release_kit.attestations.identity import GITHUB_ISSUER, IdentityPolicy
+from release_kit.attestations.identity import IdentityPolicy
 from release_kit.attestations.judge import SBOM_SUFFIX, judge_asset, sbom_for
 from release_kit.attestations.models import Status
 from release_kit.attestations.verify import CYCLONEDX, SLSA_PROVENANCE_V1, check_bundle
@@ -63,13 +63,12 @@ def run(
     if offline_bundles is not None and not offline_bundles.is_dir():
         raise InputError(f"--offline-bundles {offline_bundles}: no such folder")
     patterns = expected_patterns(expect, config_path)
-    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    policy = IdentityPolicy(
+    policy = IdentityPolicy.from_options(
         repository=name.full_name,
-        server=server,
-        issuer=oidc_issuer or GITHUB_ISSUER,
-        source_ref=None if source_ref == "any" else (source_ref or f"refs/tags/{tag}"),
+        tag=tag,
         signer_workflow=signer_workflow,
+        source_ref=source_ref,
+        oidc_issuer=oidc_issuer,
         allow_self_hosted=allow_self_hosted,
     )
     base = f"/repos/{name.owner}/{name.name}"
