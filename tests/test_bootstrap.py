@@ -48,3 +48,26 @@ def test_the_aws_extra_adds_boto3_in_its_own_venv(tmp_path: Path) -> None:
         [str(bindir / "python"), "-c", "import boto3, release_kit"], capture_output=True, check=False
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_a_source_change_gets_a_new_venv(tmp_path: Path) -> None:
+    """Same lock, new code (a new action version): the cached build must not be reused."""
+    import shutil
+
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "*.pyc", "__pycache__", ".*_cache"))
+    env = {**os.environ, "RUNNER_TOOL_CACHE": str(tmp_path / "cache")}
+    first = subprocess.run(
+        ["bash", str(copy / "scripts/bootstrap")], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert first.returncode == 0, first.stderr
+    init = copy / "src" / "release_kit" / "__init__.py"
+    init.write_text(init.read_text().replace('__version__ = "0.1.0"', '__version__ = "0.1.1"'))
+    second = subprocess.run(
+        ["bash", str(copy / "scripts/bootstrap")], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert second.returncode == 0, second.stderr
+    bindir = Path(second.stdout.strip().splitlines()[-1])
+    assert bindir != Path(first.stdout.strip().splitlines()[-1])
+    version = subprocess.run([str(bindir / "release-kit"), "--version"], capture_output=True, text=True, check=True)
+    assert "0.1.1" in version.stdout

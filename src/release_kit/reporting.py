@@ -5,15 +5,21 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 import click
-from pydantic import BaseModel
 
 from release_kit import gha
 from release_kit.errors import InputError
 
 
-def write_report(report: BaseModel, path: Path) -> None:
+class JsonReport(Protocol):
+    """A pydantic model, or anything else that renders itself as JSON the same way."""
+
+    def model_dump_json(self, *, indent: int | None = None) -> str: ...
+
+
+def write_report(report: JsonReport, path: Path) -> None:
     """Write the JSON report atomically: a reader never sees half a file."""
     text = gha.redact(report.model_dump_json(indent=2)) + "\n"
     try:
@@ -26,7 +32,7 @@ def write_report(report: BaseModel, path: Path) -> None:
         raise InputError(f"--report {path}: cannot write it ({exc.strerror or exc})") from None
 
 
-def emit(report: BaseModel, text: str, fmt: str) -> None:
+def emit(report: JsonReport, text: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(gha.redact(report.model_dump_json(indent=2)))
     else:

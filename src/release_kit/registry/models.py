@@ -1,29 +1,41 @@
-"""The publish-images report."""
+"""The publish-images report.
+
+Plain dataclasses rather than pydantic models: publish-images is the command whose start-up is
+on the clock (a re-push is a few HEAD requests), and importing pydantic costs more than the push.
+The JSON shape is the one documented in the README.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import json
+from dataclasses import asdict, dataclass, field
 
 
-class BlobCounts(BaseModel):
+@dataclass
+class BlobCounts:
     uploaded: int = 0
     mounted: int = 0
     skipped: int = 0
 
 
-class ImageResult(BaseModel):
-    name: str = Field(description="The image's name (api, web).")
-    repository: str = Field(description="<registry>/<image_prefix>/<name>")
+@dataclass
+class ImageResult:
+    name: str  # the image's name (api, web)
+    repository: str  # <registry>/<image_prefix>/<name>
     digest: str
     tags: list[str]
-    references: list[str] = Field(description="<repository>:<tag> for each tag, then <repository>@<digest>.")
+    references: list[str]  # <repository>:<tag> for each tag, then <repository>@<digest>
     blobs: BlobCounts
-    platforms: int = Field(1, description="Manifests pushed under this digest (an index counts its children).")
-    tags_locked: bool = Field(False, description="ACR --lock-tags: the tags were made read-only.")
-    tag_mutability: str | None = Field(None, description="ECR: the repository's imageTagMutability.")
+    platforms: int = 1  # manifests pushed under this digest (an index counts its children)
+    tags_locked: bool = False  # ACR --lock-tags: the tags were made read-only
+    tag_mutability: str | None = None  # ECR: the repository's imageTagMutability
 
 
-class PushReport(BaseModel):
+@dataclass
+class PushReport:
     registry: str
     kind: str
-    images: list[ImageResult]
+    images: list[ImageResult] = field(default_factory=list)
+
+    def model_dump_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(asdict(self), indent=indent)

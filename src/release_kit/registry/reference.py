@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from packaging.version import InvalidVersion, Version
-
 from release_kit.errors import InputError
 
 # distribution-spec: <name> components are [a-z0-9]+ joined by one '.', one or two '_' or '-'s
@@ -133,6 +131,8 @@ def check_tag(tag: str) -> str:
 def tags_from_ref(ref: str | None, sha: str | None) -> list[str]:
     """``v1.4.0`` -> ``1.4.0``, ``1.4``, ``1``, ``latest`` (no ``latest`` or short forms for a
     pre-release); plus ``sha-<7>`` from the commit SHA."""
+    from packaging.version import InvalidVersion, Version  # only when tags come from a ref
+
     tags: list[str] = []
     if ref:
         name = ref.removeprefix("refs/tags/")
