@@ -1,4 +1,4 @@
-"""Every actions/*/action.yml keeps the conventions users and zizmor rely on."""
+"""Every <name>/action.yml at the repository root keeps the conventions users and zizmor rely on."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yaml
 from release_kit.gha import input_env
 
 ROOT = Path(__file__).resolve().parent.parent
-ACTIONS = sorted(ROOT.glob("actions/*/action.yml"))
+ACTIONS = sorted(ROOT.glob("*/action.yml"))
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
     (ROOT / "examples" / "workflows").glob("*.yml")
 )
@@ -76,7 +76,7 @@ def test_workflows_start_with_no_permissions(path: Path) -> None:
 @pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
 def test_the_action_calls_bootstrap_and_its_command(path: Path) -> None:
     runs = " ".join(s.get("run", "") for s in steps(load(path)))
-    assert '"$GITHUB_ACTION_PATH/../../scripts/bootstrap"' in runs
+    assert '"$GITHUB_ACTION_PATH/../scripts/bootstrap"' in runs
     assert f"release-kit {path.parent.name}" in runs
 
 
@@ -114,7 +114,7 @@ def test_examples_call_our_actions_with_their_declared_inputs(path: Path) -> Non
             if not match:
                 continue
             calls += 1
-            action = load(ROOT / "actions" / match.group(1) / "action.yml")
+            action = load(ROOT / match.group(1) / "action.yml")
             given = set((step.get("with") or {}).keys())
             declared = set(action.get("inputs", {}))
             assert given <= declared, f"{path.name}: unknown inputs {given - declared}"

@@ -110,10 +110,10 @@ def test_in_actions_outputs_summary_annotations_and_masking(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Run the way actions/verify-gates/action.yml does: inputs as RK_* env vars."""
+    """Run the way verify-gates/action.yml does: inputs as RK_* env vars."""
     run = next(r for r in github.runs if r["name"] == "Backend CI")
     run["conclusion"] = "failure"
-    action = yaml.safe_load((ROOT / "actions/verify-gates/action.yml").read_text())
+    action = yaml.safe_load((ROOT / "verify-gates/action.yml").read_text())
     monkeypatch.delenv("GITHUB_TOKEN")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))

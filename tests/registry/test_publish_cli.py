@@ -58,8 +58,8 @@ def test_push_two_images_report_and_skopeo_agree(
 def test_action_inputs_outputs_and_tags_from_ref(
     plain: str, layouts: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Run the way actions/publish-images/action.yml does: every input as an RK_* variable."""
-    action = yaml.safe_load((ROOT / "actions/publish-images/action.yml").read_text())
+    """Run the way publish-images/action.yml does: every input as an RK_* variable."""
+    action = yaml.safe_load((ROOT / "publish-images/action.yml").read_text())
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))

@@ -158,7 +158,7 @@ def test_the_action_way_over_http(
         hashlib.sha256(data).hexdigest(), bundle("reusable-workflow-attestation.sigstore.json"), by_url=False
     )
     root = Path(__file__).resolve().parents[2]
-    action = yaml.safe_load((root / "actions/verify-release/action.yml").read_text())
+    action = yaml.safe_load((root / "verify-release/action.yml").read_text())
     with serve(fake) as url:
         env = {
             "GITHUB_API_URL": url, "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "out"),
