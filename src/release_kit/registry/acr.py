@@ -36,7 +36,7 @@ def _credential(env: Mapping[str, str]) -> TokenCredential:
         raise InputError(
             "ACR with a service principal needs the azure extra: pip install 'release-kit[azure]'"
         ) from None
-    return ClientSecretCredential(  # type: ignore[no-any-return]
+    return ClientSecretCredential(
         tenant_id=env["AZURE_TENANT_ID"], client_id=env["AZURE_CLIENT_ID"], client_secret=env["AZURE_CLIENT_SECRET"]
     )
 
