@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from release_kit.deploy.settings import DeploySettings
 from release_kit.errors import ConfigError
 from release_kit.gates.policy import GatesPolicy
 
@@ -36,7 +37,9 @@ class Config(BaseModel):
     gates: GatesPolicy | None = Field(None, description="verify-gates: the gates a release needs.")
     images: ReservedSection | None = Field(None, description="publish-images (reserved).")
     release: ReleaseSection | None = Field(None, description="release and verify-release.")
-    deploy: ReservedSection | None = Field(None, description="deploy checks (reserved).")
+    deploy: DeploySettings | None = Field(
+        None, description="preflight, migrate, deploy, rollback: where the services run and what they need."
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,0 +1,142 @@
+"""Azure Resource Manager through the azure-mgmt-* SDKs (extra ``azure``, imported lazily).
+
+One credential, one endpoint, one retry budget and one error mapping for every capability that
+manages Azure resources. azure-core retries 408/429/5xx and connection errors itself (honouring
+``Retry-After``); we configure it to the project's budget and do not stack a second loop on it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from release_kit import gha
+from release_kit.errors import AccessError, InputError, NotFoundError, RemoteError, RemoteGaveUp
+
+DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+RETRY_TOTAL = 5
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 30
+INSTALL_HINT = "install release-kit with the azure extra, or use the action, which does"
+
+C = TypeVar("C")
+
+
+class TokenCredential(Protocol):
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any: ...
+
+
+def arm_endpoint(flag: str | None = None) -> str:
+    """``--arm-endpoint``, else ``AZURE_ARM_ENDPOINT``, else the public cloud's."""
+    endpoint = (flag or os.environ.get("AZURE_ARM_ENDPOINT") or DEFAULT_ARM_ENDPOINT).rstrip("/")
+    if not endpoint.startswith("https://") and not endpoint.startswith(("http://127.0.0.1", "http://localhost")):
+        raise InputError(f"--arm-endpoint {endpoint!r}: expected an https:// URL such as {DEFAULT_ARM_ENDPOINT}")
+    return endpoint
+
+
+def default_credential() -> TokenCredential:
+    """azure-identity's chain: environment service principal, workload identity (azure/login OIDC), Azure CLI."""
+    try:
+        from azure.identity import DefaultAzureCredential
+    except ImportError:
+        raise InputError(f"Azure needs azure-identity, which is not installed ({INSTALL_HINT})") from None
+    gha.mask(os.environ.get("AZURE_CLIENT_SECRET"))
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+
+
+class Arm:
+    """Management clients for one subscription, sharing one credential and endpoint."""
+
+    def __init__(
+        self, subscription: str, *, credential: TokenCredential | None = None, endpoint: str | None = None
+    ) -> None:
+        self.subscription = subscription
+        self.endpoint = arm_endpoint(endpoint)
+        self._credential = credential
+        self._clients: dict[type[Any], Any] = {}
+        self._lock = threading.Lock()
+        self.calls = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def credential(self) -> TokenCredential:
+        if self._credential is None:
+            self._credential = default_credential()
+        return self._credential
+
+    def client(self, cls: Callable[..., C]) -> C:
+        """An SDK client (``ContainerAppsAPIClient``…) for this subscription and endpoint."""
+        with self._lock:
+            key: Any = cls
+            if key not in self._clients:
+                self._clients[key] = cls(
+                    self.credential,
+                    self.subscription,
+                    base_url=self.endpoint,
+                    credential_scopes=[f"{self.endpoint}/.default"],
+                    retry_total=RETRY_TOTAL,
+                    connection_timeout=CONNECT_TIMEOUT,
+                    read_timeout=READ_TIMEOUT,
+                )
+            return self._clients[key]  # type: ignore[no-any-return]
+
+    def call(self, what: str, role: str, fn: Callable[..., Any], *, missing_ok: bool = False, **kwargs: Any) -> Any:
+        """``fn(**kwargs)``, counted; see :func:`call`."""
+        with self._count_lock:
+            self.calls += 1
+        return call(what, role, fn, missing_ok=missing_ok, **kwargs)
+
+
+def call(what: str, role: str, fn: Callable[..., Any], *, missing_ok: bool = False, **kwargs: Any) -> Any:
+    """Make one ARM call. ``what`` names it for people (``read container app agent-api``); ``role``
+    is the least Azure role that allows it (``Reader``).
+
+    A 404 returns None with ``missing_ok``, else is exit 2; 401/403 exit 2 naming the role; 429 and
+    5xx that outlived azure-core's retries, and network failures, exit 3.
+    """
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    try:
+        return fn(**kwargs)
+    except ResourceNotFoundError:
+        if missing_ok:
+            return None
+        raise NotFoundError(f"Azure has no such resource: cannot {what}") from None
+    except ClientAuthenticationError as exc:
+        status = getattr(exc, "status_code", None)
+        if status == 403:
+            raise AccessError(
+                f"Azure denied: cannot {what}", hint=f"assign the {role} role on the resource group"
+            ) from None
+        raise AccessError(
+            f"no usable Azure credentials to {what}",
+            hint="sign in with azure/login (OIDC), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET",
+        ) from None
+    except HttpResponseError as exc:
+        status = exc.status_code or 0
+        code = getattr(getattr(exc, "error", None), "code", None) or ""
+        if status == 404:
+            if missing_ok:
+                return None
+            raise NotFoundError(f"Azure has no such resource: cannot {what}") from None
+        if status in (401, 403):
+            raise AccessError(
+                f"Azure denied: cannot {what} ({code or status})", hint=f"assign the {role} role on the resource group"
+            ) from None
+        if status in (408, 429) or status >= 500:
+            raise RemoteGaveUp(f"Azure kept failing to {what} after {RETRY_TOTAL} retries: HTTP {status}") from None
+        message = " ".join(str(getattr(getattr(exc, "error", None), "message", "") or "").split())[:300]
+        raise RemoteError(f"Azure refused to {what}: {code or status} {message}".rstrip()) from None
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise RemoteGaveUp(
+            f"Azure did not answer: cannot {what} ({type(exc).__name__})",
+            hint="check the network, --arm-endpoint / AZURE_ARM_ENDPOINT and any proxy",
+        ) from None

@@ -1,0 +1,1 @@
+"""The deploy half of the runbook: settings, platform facts, preflight checks, rollout."""

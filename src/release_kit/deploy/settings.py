@@ -1,0 +1,196 @@
+"""The ``deploy:`` section of ``.github/release-kit.yml``: where the services run and what the runbook requires.
+
+Shared by every deploy-half command (preflight, migrate, deploy, rollback). Flags override these
+settings through :func:`with_overrides`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from release_kit.errors import InputError
+from release_kit.gates.policy import Duration
+
+Role = Literal["api", "web", "worker"]
+ROLES: tuple[Role, ...] = ("api", "web", "worker")
+
+
+class Platform(StrEnum):
+    ECS = "ecs"
+    CONTAINER_APPS = "container-apps"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseRef(Strict):
+    """One database to judge (and to snapshot before a migration): exactly one key."""
+
+    rds_instance: str | None = Field(None, description="RDS DB instance identifier.")
+    rds_cluster: str | None = Field(None, description="Aurora DB cluster identifier.")
+    azure_postgres: str | None = Field(None, description="Azure Database for PostgreSQL flexible server name.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DatabaseRef:
+        given = [k for k, v in self.model_dump().items() if v]
+        if len(given) != 1:
+            raise ValueError("name exactly one of rds_instance, rds_cluster, azure_postgres")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k, v in self.model_dump().items() if v)
+
+    @property
+    def name(self) -> str:
+        return str(next(v for v in self.model_dump().values() if v))
+
+
+class RedisRef(Strict):
+    """One Redis to judge: exactly one key."""
+
+    elasticache_replication_group: str | None = None
+    elasticache_cluster: str | None = None
+    elasticache_serverless: str | None = None
+    azure_redis: str | None = Field(None, description="Azure Cache for Redis name.")
+    azure_managed_redis: str | None = Field(None, description="Azure Managed Redis (Redis Enterprise) cluster name.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RedisRef:
+        given = [k for k, v in self.model_dump().items() if v]
+        if len(given) != 1:
+            raise ValueError(
+                "name exactly one of elasticache_replication_group, elasticache_cluster, "
+                "elasticache_serverless, azure_redis, azure_managed_redis"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k, v in self.model_dump().items() if v)
+
+    @property
+    def name(self) -> str:
+        return str(next(v for v in self.model_dump().values() if v))
+
+
+class Backups(Strict):
+    database: DatabaseRef | None = None
+    redis: RedisRef | None = None
+    min_retention_days: int = Field(7, ge=1, description="Database backup retention, at least (days).")
+    min_snapshot_days: int = Field(1, ge=1, description="Redis snapshot retention, at least (days).")
+    max_restore_lag: Duration = Field(
+        timedelta(hours=24), description="The database's latest restorable time may not be older (e.g. 24h)."
+    )
+
+
+class Migrations(Strict):
+    job: str | None = Field(None, description="container-apps: the Container Apps job that runs migrations.")
+    command: str | None = Field(None, description="The migration command, e.g. 'starter-console release db'.")
+
+
+DEFAULT_ENV: dict[str, dict[str, str]] = {"api": {"AUTO_RUN_MIGRATIONS": "false"}}
+DEFAULT_SECRET_REFS = ("DATABASE_URL", "REDIS_URL")
+
+
+class DeploySettings(Strict):
+    """Where the services run, and what the runbook requires of them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="deploy")
+
+    platform: Platform | None = Field(None, description="ecs or container-apps.")
+    region: str | None = Field(None, description="ecs: AWS region; default AWS_REGION / AWS_DEFAULT_REGION.")
+    cluster: str | None = Field(None, description="ecs: the cluster name or ARN.")
+    subscription: str | None = Field(None, description="container-apps: default AZURE_SUBSCRIPTION_ID.")
+    resource_group: str | None = Field(None, description="container-apps: the resource group.")
+    services: dict[Role, str] = Field(
+        default_factory=dict, description="Service (ECS) or app (Container Apps) name per role: api, web, worker."
+    )
+    containers: dict[Role, str] = Field(
+        default_factory=dict,
+        description="Container name per role; default: the role name, else the only container.",
+    )
+    secret_refs: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SECRET_REFS),
+        description="Variables that must be secret references, on api and on worker when present.",
+    )
+    env: dict[Role, dict[str, str]] = Field(
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_ENV.items()},  # type: ignore[arg-type]
+        description="Literal values each role must have.",
+    )
+    billing_topology: bool = Field(True, description="Judge the runbook's billing worker topology.")
+    backups: Backups = Field(default_factory=Backups)
+    rotation: list[str] = Field(
+        default_factory=list,
+        description="Secrets that, changed after the running deployment started, mean a redeploy is due.",
+    )
+    migrations: Migrations = Field(default_factory=Migrations)
+
+    def with_overrides(self, **values: Any) -> DeploySettings:
+        """These settings with every flag that was given (not None, not empty) laid over them."""
+        given = {k: v for k, v in values.items() if v not in (None, {}, [], ())}
+        if not given:
+            return self
+        merged = self.model_dump(exclude_unset=True) | given
+        return DeploySettings.model_validate(merged)
+
+    def require_platform(self) -> Platform:
+        if self.platform is None:
+            raise InputError(
+                "no deploy platform: set deploy.platform in .github/release-kit.yml"
+                " or pass --platform ecs|container-apps"
+            )
+        return self.platform
+
+    def require_service(self, role: Role) -> str:
+        name = self.services.get(role)
+        if not name:
+            raise InputError(
+                f"no {role} service: set deploy.services.{role} in .github/release-kit.yml"
+                f" or pass --service {role}=NAME"
+            )
+        return name
+
+    def aws_region(self) -> str:
+        region = self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise InputError("no AWS region: set deploy.region, or AWS_REGION / AWS_DEFAULT_REGION")
+        return region
+
+    def require_cluster(self) -> str:
+        if not self.cluster:
+            raise InputError("no ECS cluster: set deploy.cluster in .github/release-kit.yml or pass --cluster NAME")
+        return self.cluster
+
+    def azure_subscription(self) -> str:
+        sub = self.subscription or os.environ.get("AZURE_SUBSCRIPTION_ID")
+        if not sub:
+            raise InputError("no Azure subscription: set deploy.subscription, or AZURE_SUBSCRIPTION_ID")
+        return sub
+
+    def require_resource_group(self) -> str:
+        if not self.resource_group:
+            raise InputError(
+                "no resource group: set deploy.resource_group in .github/release-kit.yml or pass --resource-group NAME"
+            )
+        return self.resource_group
+
+
+def parse_role_pairs(values: tuple[str, ...] | list[str], flag: str) -> dict[Role, str]:
+    """``ROLE=VALUE`` flags (``--service api=agent-api``) as a mapping; exit 2 on anything else."""
+    out: dict[Role, str] = {}
+    for raw in values:
+        for item in raw.split():
+            role, sep, value = item.partition("=")
+            if not sep or not value:
+                raise InputError(f"{flag} {item!r}: expected ROLE=VALUE with ROLE one of api, web, worker")
+            if role not in ROLES:
+                raise InputError(f"{flag} {item!r}: unknown role {role!r}; expected api, web or worker")
+            out[role] = value
+    return out
