@@ -15,8 +15,10 @@ from release_kit.gha import input_env
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = sorted(ROOT.glob("*/action.yml"))
-WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
-    (ROOT / "examples" / "workflows").glob("*.yml")
+WORKFLOWS = (
+    sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    + sorted((ROOT / "examples" / "workflows").glob("*.yml"))
+    + [ROOT / "tests" / "selftest" / "act.yml"]
 )
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
