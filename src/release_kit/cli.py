@@ -104,7 +104,11 @@ def verify_gates(
     envvar=env("registry"),
     help="ghcr.io, <account>.dkr.ecr.<region>.amazonaws.com, <name>.azurecr.io or any host[:port].",
 )
-@click.option("--image-prefix", envvar=env("image-prefix"), help="Path under the registry, e.g. my-org/agent-saas.")
+@click.option(
+    "--image-prefix",
+    envvar=env("image-prefix"),
+    help="Path under the registry, e.g. my-org/agent-saas (upper case is lower-cased, with a notice).",
+)
 @click.option(
     "--image",
     "images",
@@ -118,8 +122,8 @@ def verify_gates(
     "--tag-from-ref",
     is_flag=True,
     envvar=env("tag-from-ref"),
-    help="Add 1.4.0, 1.4, 1 and latest from a v1.4.0 GITHUB_REF (no latest for a pre-release), "
-    "and sha-<7> from GITHUB_SHA.",
+    help="Add 1.4.0, 1.4, 1 and latest from a v1.4.0 GITHUB_REF (no latest for a pre-release; any other "
+    "tag is used itself, sanitised), and sha-<7> from GITHUB_SHA.",
 )
 @click.option(
     "--registry-endpoint",
