@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from release_kit.gha import input_env
+from tests.wiring import check_uses, find_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = sorted(ROOT.glob("*/action.yml"))
@@ -107,17 +108,6 @@ EXAMPLES = sorted((ROOT / "examples" / "workflows").glob("*.yml"))
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_call_our_actions_with_their_declared_inputs(path: Path) -> None:
-    calls = 0
-    for job in load(path)["jobs"].values():
-        for step in job.get("steps", []):
-            match = re.match(r"org/release-kit/([\w-]+)@", step.get("uses", ""))
-            if not match:
-                continue
-            calls += 1
-            action = load(ROOT / match.group(1) / "action.yml")
-            given = set((step.get("with") or {}).keys())
-            declared = set(action.get("inputs", {}))
-            assert given <= declared, f"{path.name}: unknown inputs {given - declared}"
-            required = {n for n, spec in action.get("inputs", {}).items() if spec.get("required")}
-            assert required <= given, f"{path.name}: missing required inputs {required - given}"
-    assert calls, f"{path.name} calls none of our actions"
+    """The same check as for README and generated workflows (tests/wiring.py)."""
+    assert find_calls(path.read_text(), path.name), f"{path.name} calls none of our actions"
+    assert check_uses(path.read_text(), path.name) == []
