@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.wiring import fenced_blocks
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "workflows").glob("*.yml"))
 # our actions that read .github/release-kit.yml from the working directory
@@ -25,17 +27,33 @@ def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
     return workflow.get("on", workflow.get(True))  # type: ignore[no-any-return]  # YAML 1.1: `on` is True
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_a_job_that_reads_the_config_checks_the_repository_out_first(path: Path) -> None:
-    for name, job in load(path)["jobs"].items():
+def readme_workflows() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for line, lang, body in fenced_blocks((ROOT / "README.md").read_text()):
+        doc = yaml.safe_load(body) if lang in ("yaml", "yml") else None
+        if isinstance(doc, dict) and isinstance(doc.get("jobs"), dict):
+            found.append((f"README.md:{line}", doc))
+    return found
+
+
+WORKFLOWS = [(p.name, load(p)) for p in EXAMPLES] + readme_workflows()
+
+
+def test_the_readme_shows_whole_workflows() -> None:
+    assert len(readme_workflows()) >= 4  # Use it, verify-gates, publish-images, release
+
+
+@pytest.mark.parametrize(("where", "workflow"), WORKFLOWS, ids=[w for w, _ in WORKFLOWS])
+def test_a_job_that_reads_the_config_checks_the_repository_out_first(where: str, workflow: dict[str, Any]) -> None:
+    for name, job in workflow["jobs"].items():
         steps = job.get("steps", [])
         for i, step in enumerate(steps):
             if not str(step.get("uses", "")).startswith(READS_CONFIG):
                 continue
             checkouts = [s for s in steps[:i] if CHECKOUT.match(str(s.get("uses", "")))]
-            assert checkouts, f"{path.name}: job {name} runs {step['uses']} without checking the repository out"
+            assert checkouts, f"{where}: job {name} runs {step['uses']} without checking the repository out"
             assert checkouts[0].get("with", {}).get("persist-credentials") is False, (
-                f"{path.name}: job {name}: actions/checkout must keep no credentials (persist-credentials: false)"
+                f"{where}: job {name}: actions/checkout must keep no credentials (persist-credentials: false)"
             )
 
 

@@ -181,31 +181,35 @@ def _fragment_calls(text: str, source: str, first_line: int) -> list[Call]:
     return calls
 
 
-def _markdown_calls(text: str, source: str) -> list[Call]:
-    """Fenced YAML blocks are read as workflows (or fragments); every other mention must resolve too."""
-    calls: list[Call] = []
+def fenced_blocks(text: str) -> Iterator[tuple[int, str, str]]:
+    """(first line number, language, body) of each fenced block of a markdown document."""
     lines = text.splitlines()
-    prose: list[tuple[int, str]] = []
     i = 0
     while i < len(lines):
         fence = _FENCE_RE.match(lines[i])
         if not fence:
-            prose.append((i + 1, lines[i]))
             i += 1
             continue
-        close = fence.group("fence")
-        body_start = i + 1
-        j = body_start
-        while j < len(lines) and not lines[j].strip().startswith(close):
+        j = i + 1
+        while j < len(lines) and not lines[j].strip().startswith(fence.group("fence")):
             j += 1
         indent = fence.group("indent")
-        body = [ln[len(indent) :] if ln.startswith(indent) else ln for ln in lines[body_start:j]]
-        if fence.group("lang") in ("yaml", "yml") or any(_USES_LINE_RE.match(ln) for ln in body):
-            calls += _yaml_calls("\n".join(body), source, first_line=body_start + 1)
-        else:
-            prose += [(n + 1, lines[n]) for n in range(body_start, j)]
+        body = [ln[len(indent) :] if ln.startswith(indent) else ln for ln in lines[i + 1 : j]]
+        yield i + 2, fence.group("lang"), "\n".join(body)
         i = j + 1
-    for number, line in prose:
+
+
+def _markdown_calls(text: str, source: str) -> list[Call]:
+    """Fenced YAML blocks are read as workflows (or fragments); every other mention must resolve too."""
+    calls: list[Call] = []
+    in_yaml: set[int] = set()
+    for first, lang, body in fenced_blocks(text):
+        if lang in ("yaml", "yml") or any(_USES_LINE_RE.match(ln) for ln in body.splitlines()):
+            calls += _yaml_calls(body, source, first_line=first)
+            in_yaml.update(range(first - 1, first + len(body.splitlines()) + 1))
+    for number, line in enumerate(text.splitlines(), 1):
+        if number in in_yaml:
+            continue
         for mention in _MENTION_RE.finditer(line):
             calls.append(Call(f"{source}:{number}", mention.group("path").rstrip("."), mention.group("ref"), None))
     return calls
