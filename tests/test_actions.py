@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from release_kit.gha import input_env
+from tests.wiring import check_uses, find_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = sorted(ROOT.glob("*/action.yml"))
@@ -109,17 +110,23 @@ EXAMPLES = sorted((ROOT / "examples" / "workflows").glob("*.yml"))
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_call_our_actions_with_their_declared_inputs(path: Path) -> None:
-    calls = 0
-    for job in load(path)["jobs"].values():
-        for step in job.get("steps", []):
-            match = re.match(r"org/release-kit/([\w-]+)@", step.get("uses", ""))
-            if not match:
-                continue
-            calls += 1
-            action = load(ROOT / match.group(1) / "action.yml")
-            given = set((step.get("with") or {}).keys())
-            declared = set(action.get("inputs", {}))
-            assert given <= declared, f"{path.name}: unknown inputs {given - declared}"
-            required = {n for n, spec in action.get("inputs", {}).items() if spec.get("required")}
-            assert required <= given, f"{path.name}: missing required inputs {required - given}"
-    assert calls, f"{path.name} calls none of our actions"
+    """The same check as for README and generated workflows (tests/wiring.py)."""
+    assert find_calls(path.read_text(), path.name), f"{path.name} calls none of our actions"
+    assert check_uses(path.read_text(), path.name) == []
+
+
+def test_the_release_action_attests_every_wheel_it_lets_release_build_make() -> None:
+    """One `Attest SBOM` step per wheel: release build is told that count, and refuses more wheels
+    before anything is built or uploaded, so no release is published that verify-release rejects."""
+    action_steps = steps(load(ROOT / "release" / "action.yml"))
+    build = next(s for s in action_steps if s.get("id") == "build")
+    limit = int(build["env"]["RK_MAX_WHEELS"])
+    sbom_steps = [s for s in action_steps if str(s.get("uses", "")).startswith("actions/attest-sbom@")]
+    assert len(sbom_steps) == limit
+    for index, step in enumerate(sbom_steps):
+        assert step["if"] == f"fromJSON(steps.build.outputs.wheel-count) > {index}"
+        assert step["with"]["subject-path"] == f"${{{{ fromJSON(steps.build.outputs.wheel-sboms)[{index}].wheel }}}}"
+        assert step["with"]["sbom-path"] == f"${{{{ fromJSON(steps.build.outputs.wheel-sboms)[{index}].sbom }}}}"
+    later = [s for s in action_steps if s.get("id") in ("upload", "publish")]
+    for step in later:  # they read what build recorded, so they cannot disagree with it
+        assert set(step["env"]) & {"RK_TAG", "RK_PACKAGES", "RK_FRONTEND"} == set()

@@ -104,7 +104,11 @@ def verify_gates(
     envvar=env("registry"),
     help="ghcr.io, <account>.dkr.ecr.<region>.amazonaws.com, <name>.azurecr.io or any host[:port].",
 )
-@click.option("--image-prefix", envvar=env("image-prefix"), help="Path under the registry, e.g. my-org/agent-saas.")
+@click.option(
+    "--image-prefix",
+    envvar=env("image-prefix"),
+    help="Path under the registry, e.g. my-org/agent-saas (upper case is lower-cased, with a notice).",
+)
 @click.option(
     "--image",
     "images",
@@ -118,8 +122,8 @@ def verify_gates(
     "--tag-from-ref",
     is_flag=True,
     envvar=env("tag-from-ref"),
-    help="Add 1.4.0, 1.4, 1 and latest from a v1.4.0 GITHUB_REF (no latest for a pre-release), "
-    "and sha-<7> from GITHUB_SHA.",
+    help="Add 1.4.0, 1.4, 1 and latest from a v1.4.0 GITHUB_REF (no latest for a pre-release; any other "
+    "tag is used itself, sanitised), and sha-<7> from GITHUB_SHA.",
 )
 @click.option(
     "--registry-endpoint",
@@ -298,6 +302,12 @@ def release_options(func: F) -> F:
 @release.command("build")
 @release_options
 @click.option("--sdist", is_flag=True, envvar=env("sdist"), help="Also build source distributions.")
+@click.option(
+    "--max-wheels",
+    type=click.IntRange(min=1),
+    envvar=env("max-wheels"),
+    help="Refuse, before building, to make more wheels than this (the release action attests up to 4).",
+)
 def release_build(
     repo: str | None,
     tag: str | None,
@@ -305,12 +315,18 @@ def release_build(
     frontend: Path | None,
     assets_dir: Path,
     sdist: bool,
+    max_wheels: int | None,
     report_path: Path | None,
     fmt: str,
 ) -> int:
-    """Build the wheels, an SBOM per wheel, the frontend SBOM and SHA256SUMS into --assets-dir."""
+    """Build the wheels, an SBOM per wheel, the frontend SBOM and SHA256SUMS into --assets-dir.
+
+    What it decided (tag, repository, packages, frontend) is recorded in
+    <assets-dir>/release-kit-build.json, so plan, upload and publish need no flags again.
+    """
     from release_kit.release.build import build
-    from release_kit.release.command import publish, resolve_tag
+    from release_kit.release.command import publish
+    from release_kit.release.preflight import resolve_tag
 
     result = build(
         repository=repo,
@@ -319,6 +335,7 @@ def release_build(
         frontend=frontend,
         assets_dir=assets_dir,
         sdist=sdist,
+        max_wheels=max_wheels,
     )
     return publish(result, report_path, fmt)
 
@@ -334,12 +351,21 @@ def release_plan(
     report_path: Path | None,
     fmt: str,
 ) -> int:
-    """Show every asset the release will hold, checked against SHA256SUMS; changes nothing."""
-    from release_kit.release.command import publish, resolve_tag
-    from release_kit.release.plan import plan
+    """Show every asset the release will hold, checked against SHA256SUMS; changes nothing.
 
+    Tag, repository, packages and frontend come from what release build recorded; flags given must agree.
+    """
+    from release_kit.release.command import publish
+    from release_kit.release.plan import plan
+    from release_kit.release.record import decide
+
+    decided = decide(assets_dir, repository=repo, tag=tag, packages=list(packages), frontend=frontend)
     result = plan(
-        repository=repo, tag=resolve_tag(tag), packages=list(packages), frontend=frontend, assets_dir=assets_dir
+        repository=decided.repository,
+        tag=decided.tag,
+        packages=decided.packages,
+        frontend=decided.frontend,
+        assets_dir=assets_dir,
     )
     return publish(result, report_path, fmt)
 
@@ -348,15 +374,16 @@ def _plan_for(
     repo: str | None, tag: str | None, packages: tuple[Path, ...], frontend: Path | None, assets_dir: Path
 ) -> tuple[Any, Any]:
     from release_kit.github.client import parse_repo
-    from release_kit.release.command import resolve_tag
     from release_kit.release.plan import plan
+    from release_kit.release.record import decide
 
-    name = parse_repo(repo)
+    decided = decide(assets_dir, repository=repo, tag=tag, packages=list(packages), frontend=frontend)
+    name = parse_repo(decided.repository)
     return name, plan(
         repository=name.full_name,
-        tag=resolve_tag(tag),
-        packages=list(packages),
-        frontend=frontend,
+        tag=decided.tag,
+        packages=decided.packages,
+        frontend=decided.frontend,
         assets_dir=assets_dir,
     )
 
@@ -379,7 +406,10 @@ def release_upload(
     report_path: Path | None,
     fmt: str,
 ) -> int:
-    """Find or create the draft release and make it hold exactly the planned assets."""
+    """Find or create the draft release and make it hold exactly the planned assets.
+
+    Tag, repository, packages and frontend come from what release build recorded; flags given must agree.
+    """
     from release_kit.github.client import GitHubClient
     from release_kit.release.command import publish_release
     from release_kit.release.transaction import upload
@@ -413,7 +443,10 @@ def release_publish(
     report_path: Path | None,
     fmt: str,
 ) -> int:
-    """Check the draft against the plan and the attestations, publish it, then check again."""
+    """Check the draft against the plan and the attestations, publish it, then check again.
+
+    Tag, repository, packages and frontend come from what release build recorded; flags given must agree.
+    """
     from release_kit.attestations.identity import IdentityPolicy
     from release_kit.github.client import GitHubClient
     from release_kit.release.command import publish_release

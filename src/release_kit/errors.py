@@ -54,3 +54,19 @@ class RemoteGaveUp(ReleaseKitError):
     """A remote kept failing until the retry budget ran out."""
 
     exit_code = ExitCode.REMOTE
+
+
+# release-kit is installed from its repository, never by name from a package index (the name
+# `release-kit` there belongs to another project)
+INSTALL_FROM = "git+https://github.com/org/release-kit@v1"
+
+
+class MissingExtra(InputError):
+    """An optional part of release-kit is not installed: say how to install it from the repository."""
+
+    def __init__(self, extra: str, needed_for: str) -> None:
+        super().__init__(
+            f"{needed_for} needs release-kit's {extra!r} extra, which is not installed",
+            hint=f"install release-kit with it from its repository: uv tool install "
+            f"'release-kit[{extra}] @ {INSTALL_FROM}' (the actions install what they need themselves)",
+        )

@@ -103,7 +103,7 @@ def test_ghcr_through_an_endpoint_with_github_token(
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        (["--image-prefix", "My-Org/app"], "--image-prefix 'My-Org/app': not a valid repository path (upper-case"),
+        (["--image-prefix", "my_org/-app"], "--image-prefix 'my_org/-app': not a valid repository path"),
         (["--registry", "https://ghcr.io"], "--registry 'https://ghcr.io': expected a bare host[:port]"),
         (["--image", "api"], "--image 'api': expected NAME=PATH"),
         (["--image", "api=missing.oci"], "--image missing.oci: no such file or folder"),
@@ -155,3 +155,51 @@ def test_a_403_on_upload_names_the_missing_permission(
     assert "denied POST /v2/octo-org/app/api/blobs/uploads/ (403)" in line
     assert "permissions: packages: write" in line and "write:packages" in line
     assert "ghs_readOnlyToken0001" not in line
+
+
+def test_username_password_inputs_log_in_masked_upper_case_prefix_and_any_tag(
+    layouts: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The action's username/password inputs reach the login; `${{ github.repository }}` as the prefix
+    and a tag that is not v<semver> both just work."""
+    with registry(tmp_path / "reg", auth="htpasswd") as url:
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+        monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+        monkeypatch.setenv("GITHUB_REF", "refs/tags/release-2024.06/rc")
+        monkeypatch.setenv("RK_REGISTRY", url.removeprefix("http://"))
+        monkeypatch.setenv("RK_IMAGE_PREFIX", "Octo-Org/Agent-SaaS")
+        monkeypatch.setenv("RK_IMAGES", f"api={layouts['api']} worker={layouts['web']}")
+        monkeypatch.setenv("RK_TAG_FROM_REF", "true")
+        monkeypatch.setenv("RK_USERNAME", "")
+        monkeypatch.setenv("RK_PASSWORD", "")
+        assert run_cli(["publish-images"]) == 2  # no credentials: the registry answers 401
+        capsys.readouterr()
+        monkeypatch.setenv("RK_USERNAME", USER)
+        monkeypatch.setenv("RK_PASSWORD", PASSWORD)
+        assert run_cli(["publish-images"]) == 0
+        out = capsys.readouterr().out
+        assert out.splitlines()[0] == f"::add-mask::{PASSWORD}"  # masked before anything else is printed
+        assert PASSWORD not in "\n".join(out.splitlines()[1:])
+        assert (
+            "::notice title=release-kit publish-images::--image-prefix 'Octo-Org/Agent-SaaS' lower-cased to "
+            "'octo-org/agent-saas'" in out
+        )
+        digests = json.loads(parse_outputs((tmp_path / "out").read_text())["digests"])
+        assert set(digests) == {"api", "worker"}  # names other than api/web are reached through `digests`
+        creds = f"{USER}:{PASSWORD}"
+        assert skopeo_digest(url, "octo-org/agent-saas/worker:release-2024.06-rc", creds) == digests["worker"]
+
+
+@pytest.mark.parametrize(("given", "missing"), [("RK_USERNAME", "password"), ("RK_PASSWORD", "username")])
+def test_username_without_password_is_refused(
+    layouts: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    given: str,
+    missing: str,
+) -> None:
+    monkeypatch.setenv(given, "only-one-of-them")
+    args = ["publish-images", "--registry", "127.0.0.1:1", "--image-prefix", "org/app", "--tag", "1"]
+    assert run_cli([*args, f"--image=api={layouts['api']}"]) == 2
+    err = capsys.readouterr().err
+    assert f"the {missing} input is empty: give both username and password, or neither" in err

@@ -73,6 +73,22 @@ def test_tags_from_ref(ref: str | None, sha: str | None, tags: list[str]) -> Non
     assert tags_from_ref(ref, sha) == tags
 
 
-def test_tags_from_a_non_version_ref_are_refused() -> None:
-    with pytest.raises(InputError, match="--tag-from-ref 'main'"):
-        tags_from_ref("main", None)
+@pytest.mark.parametrize(
+    ("ref", "tags"),
+    [
+        ("refs/tags/release-2024.06", ["release-2024.06"]),
+        ("refs/tags/vNext", ["vNext"]),
+        ("refs/tags/1.2.3", ["1.2.3"]),
+        ("refs/tags/v2-beta+build.5", ["2-beta-build.5"]),
+        ("refs/tags/.hidden/feature@x", ["hidden-feature-x"]),
+        ("refs/tags/" + "r" * 200, ["r" * 128]),
+    ],
+)
+def test_any_other_tag_is_used_itself_sanitised_to_the_oci_grammar(ref: str, tags: list[str]) -> None:
+    """As docker/metadata-action's type=ref,event=tag: never a failure for a tag that is not v<semver>."""
+    assert tags_from_ref(ref, None) == tags
+
+
+def test_a_tag_with_nothing_usable_is_refused() -> None:
+    with pytest.raises(InputError, match=r"--tag-from-ref '\.\.\.': nothing of the tag is usable"):
+        tags_from_ref("refs/tags/...", None)

@@ -41,11 +41,12 @@ def test_assets_are_wheels_sboms_and_checksums(built) -> None:  # type: ignore[n
             *(f"{n.replace('-', '_')}-sbom.json" for n in NAMES),
             "frontend-sbom.json",
             "SHA256SUMS",
+            "release-kit-build.json",  # what build decided, for plan/upload/publish; not an asset
         ]
     )
     assert report["version"] == "1.2.3rc1" and report["prerelease"] is True
     sums = dict(reversed(line.split("  ")) for line in (assets / "SHA256SUMS").read_text().splitlines())
-    assert set(sums) == set(names) - {"SHA256SUMS"}
+    assert set(sums) == set(names) - {"SHA256SUMS", "release-kit-build.json"}
     assert all(sums[name] == sha256(assets / name) for name in sums)
     assert not (Path.cwd() / "dist").exists()
 
@@ -94,7 +95,7 @@ def test_the_schema_rejects_a_broken_sbom(built) -> None:  # type: ignore[no-unt
 
 def test_plan_checks_the_assets_against_the_checksums(built, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     assets, packages, frontend, _ = built
-    args = ["release", "plan", "--tag", "v1.2.3rc1", "--assets-dir", str(assets), "--frontend", str(frontend)]
+    args = ["release", "plan", "--tag", "v1.2.3-rc.1", "--assets-dir", str(assets), "--frontend", str(frontend)]
     args += [f"--package={p}" for p in packages] + ["--format", "json"]
     assert run_cli(args) == 0
     plan = json.loads(capsys.readouterr().out)
@@ -129,3 +130,61 @@ def test_old_lockfile_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[s
                     "--assets-dir", str(tmp_path / "a")]) == 2  # fmt: skip
     assert "lockfile v2 or v3" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+def test_plan_needs_no_flags_again_it_reads_what_build_recorded(  # type: ignore[no-untyped-def]
+    built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assets, packages, frontend, _ = built
+    record = json.loads((assets / "release-kit-build.json").read_text())
+    assert record == {
+        "tag": "v1.2.3-rc.1",
+        "repository": None,
+        "packages": [str(p) for p in packages],
+        "frontend": str(frontend),
+        "sdist": False,
+    }
+    assert run_cli(["release", "plan", "--assets-dir", str(assets), "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["tag"] == "v1.2.3-rc.1" and len(plan["assets"]) == 8
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tag", "v1.2.3rc1"], "--tag v1.2.3rc1: the assets were built with --tag v1.2.3-rc.1"),
+        (["--frontend", "elsewhere"], "--frontend elsewhere: the assets were built with --frontend "),
+        (["--repo", "octo-org/other"], None),  # nothing recorded: any repository is fine
+    ],
+)
+def test_a_flag_that_differs_from_the_record_exits_2_naming_it(  # type: ignore[no-untyped-def]
+    built, capsys: pytest.CaptureFixture[str], flags: list[str], message: str | None
+) -> None:
+    assets, _, _, _ = built
+    code = run_cli(["release", "plan", "--assets-dir", str(assets), *flags])
+    err = capsys.readouterr().err
+    if message is None:
+        assert code == 0
+        return
+    assert code == 2 and message in err and "give the same, or leave" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_package_left_out_or_added_is_a_difference(built, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assets, packages, _, _ = built
+    assert run_cli(["release", "plan", "--assets-dir", str(assets), f"--package={packages[0]}"]) == 2
+    err = capsys.readouterr().err
+    assert f"--package {packages[0].as_posix()}: the assets were built with --package {packages[0]} --package" in err
+
+
+def test_more_wheels_than_the_action_attests_are_refused_before_building(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packages = [python_package(tmp_path / f"pkg{i}", f"starter-pkg{i}", "1.0.0") for i in range(5)]
+    assets = tmp_path / "release-assets"
+    args = ["release", "build", "--tag", "v1.0.0", "--assets-dir", str(assets), "--max-wheels", "4"]
+    assert run_cli([*args, *(f"--package={p}" for p in packages)]) == 2
+    err = capsys.readouterr().err
+    assert "--package: 5 packages make at least as many wheels, but at most 4 can be released here" in err
+    assert "the release action has 4 SBOM attestation steps" in err
+    assert not assets.exists() and not list(tmp_path.glob(".release-assets.*"))  # nothing was built

@@ -103,3 +103,27 @@ def test_build_outputs_the_wheel_sbom_pairs_the_action_attests(tmp_path: Path, m
     outputs = parse_outputs((tmp_path / "out").read_text())
     assert json.loads(outputs["wheel-sboms"]) == [{"wheel": str(wheel.path), "sbom": str(sbom.path)}]
     assert outputs["wheel-count"] == "1"
+
+
+def test_upload_and_publish_take_everything_from_the_build_record(
+    github: FakeGitHub, assets: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the action runs them: after `release build`, only the assets folder is given."""
+    from release_kit.release import record
+
+    package, folder = assets
+    record.write(folder, tag="v1.2.3", repository=None, packages=[package], frontend=None, sdist=False)
+    assert json.loads((folder / record.RECORD).read_text())["repository"] == github.full_name
+    assert run_cli(["release", "upload", "--assets-dir", str(folder)]) == 0
+    assert sorted(github.assets_of("v1.2.3")) == sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name != record.RECORD  # the record is never uploaded
+    )
+    sent = len(github.requests)
+    args = ["release", "publish", "--assets-dir", str(folder), "--no-require-attestations"]
+    assert run_cli([*args, "--tag", "v1.2.4"]) == 2
+    assert "--tag v1.2.4: the assets were built with --tag v1.2.3" in capsys.readouterr().err
+    assert len(github.requests) == sent  # refused before any request
+    assert run_cli(args) == 0
+    assert github.release_by_tag("v1.2.3")["draft"] is False

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from release_kit.attestations.identity import IdentityPolicy, identity_of
-from release_kit.errors import InputError
+from release_kit.errors import MissingExtra
 
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 CYCLONEDX = "https://cyclonedx.org/bom"
@@ -32,7 +32,7 @@ def _verifier() -> Any:
     try:
         from sigstore.verify import Verifier
     except ImportError:
-        raise InputError("verifying attestations needs the verify extra: pip install 'release-kit[verify]'") from None
+        raise MissingExtra("verify", "verifying attestations") from None
     logging.getLogger("sigstore").setLevel(logging.ERROR)
     return Verifier.production(offline=True)  # the trust root shipped in the package; no network
 

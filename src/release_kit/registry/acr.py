@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from release_kit import gha
-from release_kit.errors import AccessError, InputError, RemoteError
+from release_kit.errors import AccessError, InputError, MissingExtra, RemoteError
 from release_kit.http import make_client
 from release_kit.registry.credentials import Credentials
 from release_kit.registry.distribution import DistributionClient
@@ -33,9 +33,7 @@ def _credential(env: Mapping[str, str]) -> TokenCredential:
     try:
         from azure.identity import ClientSecretCredential
     except ImportError:
-        raise InputError(
-            "ACR with a service principal needs the azure extra: pip install 'release-kit[azure]'"
-        ) from None
+        raise MissingExtra("azure", "ACR with a service principal") from None
     return ClientSecretCredential(
         tenant_id=env["AZURE_TENANT_ID"], client_id=env["AZURE_CLIENT_ID"], client_secret=env["AZURE_CLIENT_SECRET"]
     )

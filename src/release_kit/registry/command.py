@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,34 @@ def resolve_tags(tags: list[str], from_ref: bool) -> list[str]:
     return out
 
 
+def credential_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The action's ``username``/``password`` inputs (``RK_USERNAME``/``RK_PASSWORD``), when given, stand
+    for ``REGISTRY_USERNAME``/``REGISTRY_PASSWORD``, as docker/login-action's inputs do. The password
+    is masked before anything else happens."""
+    user = gha.read_input("username", env)
+    password = env.get(gha.input_env("password")) or None
+    gha.mask(password)
+    if not user and not password:
+        return dict(env)
+    if not (user and password):
+        missing = "password" if user else "username"
+        raise InputError(f"the {missing} input is empty: give both username and password, or neither")
+    return {**env, "REGISTRY_USERNAME": user, "REGISTRY_PASSWORD": password}
+
+
+def lower_prefix(prefix: str) -> str:
+    """Repository names are lower case: ``My-Org/App`` (say ``${{ github.repository }}``) becomes
+    ``my-org/app``, with a notice, as docker/metadata-action does."""
+    lowered = prefix.lower()
+    if lowered != prefix:
+        gha.annotate(
+            "notice",
+            f"--image-prefix {prefix!r} lower-cased to {lowered!r}: registry repository names are lower case",
+            title="release-kit publish-images",
+        )
+    return lowered
+
+
 def endpoint_for(registry: Registry, override: str | None) -> str:
     if not override:
         return registry.default_endpoint
@@ -87,10 +116,11 @@ def run(
     lock_tags: bool = False,
     transport: httpx.BaseTransport | None = None,
 ) -> ExitCode:
+    env = credential_env(os.environ)
     target = parse_registry(registry)
     if target.kind is RegistryKind.ECR_PUBLIC:
         raise InputError("--registry public.ecr.aws: ECR Public is not supported yet (private ECR is)")
-    prefix = (image_prefix or "").strip()
+    prefix = lower_prefix((image_prefix or "").strip())
     if not prefix:
         raise InputError("--image-prefix is required: expected a path such as my-org/agent-saas")
     inputs = parse_images(images, prefix)
@@ -113,16 +143,12 @@ def run(
                         f"ECR repository {repo.name} has immutable tags and {', '.join(clashes)} already "
                         "name another image: use a new tag"
                     )
-    elif (
-        target.kind is RegistryKind.ACR
-        and os.environ.get("AZURE_CLIENT_ID")
-        and not os.environ.get("REGISTRY_USERNAME")
-    ):
+    elif target.kind is RegistryKind.ACR and env.get("AZURE_CLIENT_ID") and not env.get("REGISTRY_USERNAME"):
         from release_kit.registry.acr import service_principal_login
 
-        login = service_principal_login(target, endpoint, os.environ, transport=transport)
+        login = service_principal_login(target, endpoint, env, transport=transport)
     else:
-        login = creds.from_env(target)
+        login = creds.from_env(target, env)
     if lock_tags and target.kind is not RegistryKind.ACR:
         raise InputError(
             f"--lock-tags works on ACR only; on {target.kind.value} use the registry's own immutability "

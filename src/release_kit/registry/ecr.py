@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from release_kit import gha
-from release_kit.errors import AccessError, InputError, RemoteGaveUp
+from release_kit.errors import AccessError, InputError, MissingExtra, RemoteGaveUp
 from release_kit.registry.credentials import Credentials
 from release_kit.registry.reference import Registry
 
@@ -27,7 +27,7 @@ def _client(registry: Registry) -> Any:
         import boto3
         from botocore.config import Config
     except ImportError:
-        raise InputError("pushing to ECR needs the aws extra: pip install 'release-kit[aws]'") from None
+        raise MissingExtra("aws", "pushing to ECR") from None
     config = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=10, read_timeout=30)
     return boto3.client("ecr", region_name=registry.region, config=config)
 

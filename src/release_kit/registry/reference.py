@@ -128,25 +128,35 @@ def check_tag(tag: str) -> str:
     return tag
 
 
+def tag_from_name(name: str) -> str:
+    """A git tag as an OCI tag: every character outside ``[A-Za-z0-9_.-]`` becomes ``-``, leading
+    ``.``/``-`` go, and the rest is cut to 128 characters (as docker/metadata-action does)."""
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "-", name).lstrip(".-")[:128]
+    if not tag:
+        raise InputError(f"--tag-from-ref {name!r}: nothing of the tag is usable as an image tag")
+    return check_tag(tag)
+
+
 def tags_from_ref(ref: str | None, sha: str | None) -> list[str]:
     """``v1.4.0`` -> ``1.4.0``, ``1.4``, ``1``, ``latest`` (no ``latest`` or short forms for a
-    pre-release); plus ``sha-<7>`` from the commit SHA."""
+    pre-release); any other tag (``release-2024.06``, ``v2-beta``) is used itself, sanitised;
+    plus ``sha-<7>`` from the commit SHA."""
     from packaging.version import InvalidVersion, Version  # only when tags come from a ref
 
     tags: list[str] = []
     if ref:
         name = ref.removeprefix("refs/tags/")
-        if not name.startswith("v"):
-            raise InputError(f"--tag-from-ref {ref!r}: expected a tag like v1.4.0")
         try:
-            version = Version(name[1:])
+            version = Version(name[1:]) if re.match(r"^v\d", name) else None
         except InvalidVersion:
-            raise InputError(f"--tag-from-ref {ref!r}: {name[1:]!r} is not a version") from None
-        if version.is_prerelease or version.is_devrelease or version.local:
-            tags.append(check_tag(name[1:]))
+            version = None
+        if version is None:
+            tags.append(tag_from_name(name))
+        elif version.is_prerelease or version.is_devrelease or version.local:
+            tags.append(tag_from_name(name[1:]))
         else:
             parts = [str(p) for p in version.release]
-            tags += [".".join(parts[:n]) for n in range(len(parts), 0, -1) if n == len(parts) or n <= 2]
+            tags += [check_tag(".".join(parts[:n])) for n in range(len(parts), 0, -1) if n == len(parts) or n <= 2]
             tags.append("latest")
     if sha:
         if not re.fullmatch(r"[0-9a-f]{7,40}", sha):

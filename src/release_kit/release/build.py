@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from release_kit.errors import InputError
-from release_kit.release import preflight, sbom
+from release_kit.release import preflight, record, sbom
 from release_kit.release.models import Asset, ReleasePlan, Role
 
 CHECKSUMS = "SHA256SUMS"
@@ -67,11 +67,30 @@ def write_checksums(assets: list[Asset], folder: Path) -> Path:
     return path
 
 
+def check_wheel_count(count: int, max_wheels: int | None, what: str) -> None:
+    """The release action attests each wheel's SBOM in its own step, and it has ``max_wheels`` of them:
+    more wheels are refused here, before anything is built or uploaded, never published half-attested."""
+    if max_wheels is not None and count > max_wheels:
+        raise InputError(
+            f"{what}, but at most {max_wheels} can be released here (--max-wheels {max_wheels}: the release "
+            f"action has {max_wheels} SBOM attestation steps, one per wheel); release the others from a workflow "
+            "of your own with one actions/attest-sbom step per wheel, or merge packages"
+        )
+
+
 def build(
-    *, repository: str | None, tag: str, packages: list[Path], frontend: Path | None, assets_dir: Path, sdist: bool
+    *,
+    repository: str | None,
+    tag: str,
+    packages: list[Path],
+    frontend: Path | None,
+    assets_dir: Path,
+    sdist: bool,
+    max_wheels: int | None = None,
 ) -> ReleasePlan:
     if not packages and frontend is None:
         raise InputError("nothing to release: give --package DIR (repeatable) and/or --frontend DIR")
+    check_wheel_count(len(packages), max_wheels, f"--package: {len(packages)} packages make at least as many wheels")
     version = preflight.check_versions(tag, packages)
     assets_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{assets_dir.name}.", dir=assets_dir.parent))
@@ -80,6 +99,7 @@ def build(
         for package in packages:
             built += build_wheel(package, staging, sdist=sdist)
         wheels = [p for p in built if p.suffix == ".whl"]
+        check_wheel_count(len(wheels), max_wheels, f"the packages built {len(wheels)} wheels")
         assets = [asset_of(p, Role.WHEEL if p.suffix == ".whl" else Role.SDIST) for p in built]
         digests = {a.name: a.sha256 for a in assets}
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -97,6 +117,7 @@ def build(
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise InputError(f"two assets would share a name: {', '.join(dupes)}")
+        record.write(staging, tag=tag, repository=repository, packages=packages, frontend=frontend, sdist=sdist)
         if assets_dir.exists():
             shutil.rmtree(assets_dir)
         staging.rename(assets_dir)

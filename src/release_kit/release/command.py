@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from release_kit import gha
-from release_kit.errors import ExitCode, InputError
+from release_kit.errors import ExitCode
 from release_kit.release.models import ReleasePlan, Role
 from release_kit.release.transaction import ReleaseReport
 from release_kit.reporting import emit, md_escape, table, write_report
-
-
-def resolve_tag(tag: str | None) -> str:
-    tag = tag or os.environ.get("GITHUB_REF", "")
-    if not tag:
-        raise InputError("--tag is required: expected v1.2.3 (or set GITHUB_REF to refs/tags/v1.2.3)")
-    return tag.removeprefix("refs/tags/")
 
 
 def text(result: ReleasePlan) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -14,6 +15,13 @@ MAX_ASSET = 2 * 1024**3  # GitHub's limit per release asset
 MAX_SBOM = 16 * 1024**2
 # GitHub renames assets with other characters (spaces, most punctuation) on upload
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def resolve_tag(tag: str | None) -> str:
+    tag = tag or os.environ.get("GITHUB_REF", "")
+    if not tag:
+        raise InputError("--tag is required: expected v1.2.3 (or set GITHUB_REF to refs/tags/v1.2.3)")
+    return tag.removeprefix("refs/tags/")
 
 
 def tag_version(tag: str) -> Version:

@@ -22,7 +22,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from release_kit.errors import InputError
+from release_kit.errors import InputError, MissingExtra
 from release_kit.release import schema
 
 SBOM_SUFFIX = "-sbom.json"
@@ -32,7 +32,7 @@ def _lib() -> Any:
     try:
         import cyclonedx  # noqa: F401
     except ImportError:
-        raise InputError("building SBOMs needs the release extra: pip install 'release-kit[release]'") from None
+        raise MissingExtra("release", "building SBOMs") from None
     from cyclonedx import model
 
     return model
@@ -74,7 +74,7 @@ def _uv() -> str:
     try:
         from uv import find_uv_bin
     except ImportError:
-        raise InputError("resolving SBOM dependencies needs uv: pip install 'release-kit[release]'") from None
+        raise MissingExtra("release", "resolving SBOM dependencies (with uv)") from None
     return str(find_uv_bin())
 
 
