@@ -1,0 +1,520 @@
+"""The deployment record on GitHub Deployments, and the search for the last known good one.
+
+``write_record`` creates a deployment (task ``deploy:release-kit``, the payload of
+:mod:`release_kit.github.deployment_payload`) and then its status. ``search_last_good`` reads
+every page of the environment's release-kit deployments, newest first, and fetches statuses
+only for candidates (release-kit's payload, every check passed, images other than the newest
+record's), a few concurrently, stopping at the first good one. Both take an injected
+:class:`~release_kit.github.client.GitHubClient`, so ``rollback`` calls them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from release_kit.errors import AccessError, ExitCode, InputError, ReleaseKitError, RemoteError
+from release_kit.github.client import GitHubClient, GitHubError, GitHubForbidden, GitHubNotFound, RepoName
+from release_kit.github.deployment_payload import (
+    CHECK_RE,
+    REF_RE,
+    ROLE_RE,
+    SNAPSHOT_RE,
+    TASK,
+    Payload,
+    clean,
+    image_problem,
+    latest_state,
+    parse_payload,
+    succeeded,
+)
+
+WRITE_FIX = "grant the job `permissions: deployments: write`"
+READ_FIX = "grant the job `permissions: deployments: read`"
+BATCH = 4  # statuses fetched concurrently per round: small, so little is read past the answer
+DESCRIPTION_LIMIT = 140  # GitHub truncates deployment and status descriptions at 140 characters
+ENVIRONMENT_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,255}$")
+
+FLAGS = {
+    "environment": "--environment",
+    "state": "--state",
+    "ref": "--ref",
+    "images": "--image",
+    "checks": "--check",
+    "snapshot": "--snapshot",
+    "rollback_of": "--rollback-of",
+    "log_url": "the run's URL",
+    "environment_url": "--environment-url",
+}
+
+State = Literal["success", "failure"]
+Progress = Callable[[str], None]
+
+
+class Record(BaseModel):
+    """What ``record`` writes: one deployment and its status. Validated on construction."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    environment: str
+    state: State
+    ref: str
+    images: dict[str, str]
+    checks: dict[str, Literal["pass", "fail"]] = Field(default_factory=dict)
+    snapshot: str | None = None
+    rollback_of: int | None = Field(default=None, gt=0)
+    log_url: str | None = None
+    environment_url: str | None = None
+    description: str | None = None
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str) -> str:
+        value = value.strip()
+        if not ENVIRONMENT_RE.match(value):
+            raise ValueError("expected an environment name such as production")
+        return value
+
+    @field_validator("ref")
+    @classmethod
+    def _ref(cls, value: str) -> str:
+        if not REF_RE.match(value):
+            raise ValueError("expected a tag or commit SHA such as v1.4.0")
+        return value
+
+    @field_validator("images")
+    @classmethod
+    def _images(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("expected at least one ROLE=REF image")
+        for role, ref in value.items():
+            if not ROLE_RE.match(role):
+                raise ValueError(f"role {role!r}: expected lower-case letters, digits, '-' or '_' (e.g. api)")
+            if problem := image_problem(ref):
+                raise ValueError(f"{role}={ref}: {problem}")
+        return value
+
+    @field_validator("checks")
+    @classmethod
+    def _checks(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not CHECK_RE.match(name):
+                raise ValueError(f"check {name!r}: expected letters, digits, spaces or ._/:()-")
+        return value
+
+    @field_validator("snapshot")
+    @classmethod
+    def _snapshot(cls, value: str | None) -> str | None:
+        if value is not None and not SNAPSHOT_RE.match(value):
+            raise ValueError(f"snapshot {value!r}: expected an identifier such as release-kit-v1-4-0-202612011230")
+        return value
+
+    @field_validator("log_url", "environment_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s]+$", value):
+            raise ValueError(f"{value!r}: expected an http(s) URL")
+        return value
+
+    @classmethod
+    def build(cls, **fields: Any) -> Record:
+        """A record from user input: a value that does not fit is an :class:`InputError` naming its flag."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][0]) if first["loc"] else "record"
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise InputError(f"{FLAGS.get(name, name)}: {message}") from None
+
+    def payload(self) -> Payload:
+        return Payload(
+            images=self.images, checks=dict(self.checks), snapshot=self.snapshot, rollback_of=self.rollback_of
+        )
+
+
+class RecordResult(BaseModel):
+    """The record as written: the deployment and its status."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: str
+    deployment_id: int
+    status_id: int
+    environment: str
+    state: State
+    ref: str
+    sha: str | None = None
+    images: dict[str, str]
+    checks: dict[str, str]
+    snapshot: str | None = None
+    rollback_of: int | None = None
+    log_url: str | None = None
+    environment_url: str | None = None
+    deployment_url: str | None = None
+
+
+class GoodRecord(BaseModel):
+    """A release-kit record that succeeded, with every check passed: what a rollback redeploys."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deployment_id: int
+    environment: str
+    ref: str
+    sha: str | None = None
+    images: dict[str, str]
+    checks: dict[str, str]
+    snapshot: str | None = None
+    rollback_of: int | None = None
+    created_at: datetime
+    succeeded_at: datetime | None = None
+    log_url: str | None = None
+
+
+class Skipped(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    deployment_id: int
+    ref: str
+    reason: str
+
+
+class LastGoodSearch(BaseModel):
+    """The answer (or none) and what was read to find it."""
+
+    repository: str
+    environment: str
+    to_ref: str | None = None
+    found: GoodRecord | None = None
+    newest: GoodRecord | None = None  # the newest release-kit record (its state aside): what runs now
+    deployments_read: int = 0
+    records_read: int = 0  # of those, written by release-kit
+    statuses_read: int = 0  # deployments whose statuses were fetched
+    skipped: list[Skipped] = Field(default_factory=list)
+
+    def summary(self) -> str:
+        what = f"newest good record of {self.to_ref}" if self.to_ref else "last good record"
+        return (
+            f"{what} in environment {self.environment!r} of {self.repository}: read {self.deployments_read} "
+            f"deployment(s) with task {TASK}, {self.records_read} carrying release-kit's payload, "
+            f"statuses of {self.statuses_read}"
+        )
+
+
+class NoGoodRecord(ReleaseKitError):
+    """The search found nothing to roll back to."""
+
+    exit_code = ExitCode.NOT_OK
+
+
+class _Deployment(BaseModel):
+    """A GitHub deployment as read: only what is used is typed; unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    ref: str = ""
+    sha: str | None = None
+    task: str | None = None
+    environment: str | None = None
+    payload: Any = None
+    created_at: datetime
+
+
+class _Status(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    state: str
+    created_at: datetime
+    log_url: str | None = None
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def run_url(env: dict[str, str] | None = None) -> str | None:
+    """This workflow run's URL, from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID."""
+    env = dict(os.environ) if env is None else env
+    server, repo, run_id = (env.get(k, "").strip() for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if not (server and repo and run_id.isdigit()):
+        return None
+    return f"{server.rstrip('/')}/{repo}/actions/runs/{run_id}"
+
+
+def _describe(record: Record) -> str:
+    text = record.description or (
+        f"release-kit {'rollback of ' + str(record.rollback_of) + ': ' if record.rollback_of else ''}"
+        f"{record.ref} ({', '.join(sorted(record.images))})"
+    )
+    return text[:DESCRIPTION_LIMIT]
+
+
+def _write_error(repo: RepoName, what: str, err: GitHubError) -> ReleaseKitError:
+    if isinstance(err, GitHubForbidden | GitHubNotFound):
+        return AccessError(
+            f"GitHub refused to {what} in {repo} ({err.status} {err.api_message}): the token needs "
+            "deployments: write (a 404 also means the repository does not exist)",
+            hint=WRITE_FIX,
+        )
+    return err
+
+
+def write_record(client: GitHubClient, repo: RepoName, record: Record) -> RecordResult:
+    """Create the deployment, then its status. Neither POST is re-sent blindly.
+
+    Raises :class:`AccessError` (exit 2) when the token cannot write deployments,
+    :class:`InputError` (exit 2) when GitHub rejects the ref, and :class:`RemoteError`
+    when GitHub does not create the deployment (409, or the 202 merged-branch answer).
+    """
+    base = f"/repos/{repo.owner}/{repo.name}/deployments"
+    body = {
+        "ref": record.ref,
+        "task": TASK,
+        "environment": record.environment,
+        "auto_merge": False,
+        "required_contexts": [],
+        "payload": record.payload().to_json(),
+        "description": _describe(record),
+    }
+    try:
+        response = client.request("POST", base, json=body)
+    except GitHubError as err:
+        if err.status == 422:
+            detail = "; ".join(clean(str(e.get("message") or e.get("code") or "")) for e in err.errors)
+            raise InputError(
+                f"--ref {record.ref!r}: GitHub cannot create a deployment for it (422 {clean(err.api_message)}"
+                f"{': ' + detail if detail else ''})",
+                hint="the ref must be a tag, branch or commit SHA that exists in the repository",
+            ) from None
+        if err.status == 409:
+            raise RemoteError(
+                f"GitHub refused the deployment of {record.ref!r} (409 {clean(err.api_message)})",
+                hint="required_contexts is empty and auto_merge off, so this is a merge conflict on the ref",
+            ) from None
+        raise _write_error(repo, "create a deployment", err) from None
+    data = response.json()
+    if response.status_code != 201 or not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        message = clean(str(data.get("message"))) if isinstance(data, dict) else "no deployment in the answer"
+        raise RemoteError(
+            f"GitHub answered {response.status_code} to POST {base} without creating a deployment ({message})",
+            hint="record a tag or commit SHA, not a branch GitHub would merge into",
+        )
+    deployment_id = int(data["id"])
+    status_body: dict[str, Any] = {"state": record.state, "description": _describe(record)}
+    if record.log_url:
+        status_body["log_url"] = record.log_url
+    if record.environment_url:
+        status_body["environment_url"] = record.environment_url
+    try:
+        status = client.request("POST", f"{base}/{deployment_id}/statuses", json=status_body).json()
+    except GitHubError as err:
+        raised = _write_error(repo, f"write the status of deployment {deployment_id}", err)
+        if raised is err:
+            raised = RemoteError(
+                f"deployment {deployment_id} was created but its status was not written "
+                f"({err.status} {clean(err.api_message)}); it counts as not good",
+                hint="run record again",
+            )
+            raised.exit_code = err.exit_code  # 3 for a 5xx
+        raise raised from None
+    return RecordResult(
+        repository=repo.full_name,
+        deployment_id=deployment_id,
+        status_id=int(status.get("id", 0)) if isinstance(status, dict) else 0,
+        environment=record.environment,
+        state=record.state,
+        ref=record.ref,
+        sha=data.get("sha") if isinstance(data.get("sha"), str) else None,
+        images=dict(record.images),
+        checks=dict(record.checks),
+        snapshot=record.snapshot,
+        rollback_of=record.rollback_of,
+        log_url=record.log_url,
+        environment_url=record.environment_url,
+        deployment_url=data.get("url") if isinstance(data.get("url"), str) else None,
+    )
+
+
+# -- the last-good search ----------------------------------------------------------------------
+
+
+def _read_error(repo: RepoName, err: GitHubError) -> ReleaseKitError:
+    if isinstance(err, GitHubForbidden | GitHubNotFound):
+        return AccessError(
+            f"cannot read the deployments of {repo} ({err.status} {err.api_message}): the token needs "
+            "deployments: read (a 404 also means the repository does not exist)",
+            hint=READ_FIX,
+        )
+    return err
+
+
+def _ours(raw: Any) -> tuple[_Deployment, Payload] | None:
+    """A listed deployment that release-kit wrote, with its checked payload; anything else is None."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        deployment = _Deployment.model_validate(raw)
+    except ValidationError:
+        return None
+    if deployment.task != TASK or not REF_RE.match(deployment.ref):
+        return None
+    payload = parse_payload(deployment.payload)
+    return (deployment, payload) if payload else None
+
+
+def _good(deployment: _Deployment, payload: Payload, environment: str, status: _Status | None) -> GoodRecord:
+    sha = deployment.sha if deployment.sha and re.fullmatch(r"[0-9a-f]{40}", deployment.sha) else None
+    log_url = status.log_url if status and status.log_url and re.match(r"^https?://\S+$", status.log_url) else None
+    return GoodRecord(
+        deployment_id=deployment.id,
+        environment=environment,
+        ref=deployment.ref,
+        sha=sha,
+        images=payload.images,
+        checks=payload.checks,
+        snapshot=payload.snapshot,
+        rollback_of=payload.rollback_of,
+        created_at=deployment.created_at,
+        succeeded_at=status.created_at if status else None,
+        log_url=log_url,
+    )
+
+
+def _same_ref(recorded: str, sha: str | None, wanted: str) -> bool:
+    def bare(ref: str) -> str:
+        return ref.removeprefix("refs/tags/").removeprefix("refs/heads/")
+
+    if bare(recorded) == bare(wanted):
+        return True
+    return bool(sha and re.fullmatch(r"[0-9a-f]{7,40}", wanted) and sha.startswith(wanted))
+
+
+def _statuses(client: GitHubClient, repo: RepoName, deployment_id: int) -> list[_Status]:
+    """Every status of one deployment, newest first (pages of 100, Link followed to the end)."""
+    path = f"/repos/{repo.owner}/{repo.name}/deployments/{deployment_id}/statuses"
+    found = []
+    for raw in client.paginate(path):
+        try:
+            found.append(_Status.model_validate(raw))
+        except ValidationError:
+            continue
+    found.sort(key=lambda s: (s.created_at, s.id), reverse=True)
+    return found
+
+
+def _pages(client: GitHubClient, repo: RepoName, params: dict[str, str | int]) -> Iterator[Any]:
+    try:
+        yield from client.paginate(f"/repos/{repo.owner}/{repo.name}/deployments", params)
+    except GitHubError as err:
+        raise _read_error(repo, err) from None
+
+
+def search_last_good(
+    client: GitHubClient,
+    repo: RepoName,
+    environment: str,
+    to_ref: str | None = None,
+    *,
+    progress: Progress | None = None,
+    batch: int = BATCH,
+) -> LastGoodSearch:
+    """The newest good release-kit record in ``environment``, and what was read to find it.
+
+    Without ``to_ref``: the newest record whose statuses say success (an ``inactive`` after it
+    still counts), whose checks all passed, and whose images differ from the newest record's
+    (those are running now, or just failed), and that no newer record rolled back (its
+    ``rollback_of``). With ``to_ref``: the newest good record of that
+    ref (tag, or commit SHA), whatever its images.
+    """
+    search = LastGoodSearch(repository=repo.full_name, environment=environment, to_ref=to_ref)
+    say = progress or (lambda _line: None)
+    params: dict[str, str | int] = {"environment": environment, "task": TASK}
+    if to_ref and not re.fullmatch(r"[0-9a-f]{7,40}", to_ref):
+        params["ref"] = to_ref.removeprefix("refs/tags/").removeprefix("refs/heads/")
+    pending: list[tuple[_Deployment, Payload]] = []
+    newest_images: dict[str, str] | None = None
+    rolled_back: dict[int, int] = {}  # deployment id -> the newer record that rolled it back
+
+    def settle(pool: ThreadPoolExecutor) -> GoodRecord | None:
+        """Fetch the pending candidates' statuses (a few at once) and judge them, newest first."""
+        say(f"reading the statuses of {len(pending)} candidate deployment(s) in {environment}")
+        try:
+            answers = list(pool.map(lambda c: _statuses(client, repo, c[0].id), pending))
+        except GitHubError as err:
+            raise _read_error(repo, err) from None
+        search.statuses_read += len(pending)
+        try:
+            for (deployment, payload), statuses in zip(pending, answers, strict=True):
+                states = [s.state for s in statuses]
+                if succeeded(states):
+                    status = next(s for s in statuses if s.state == "success")
+                    return _good(deployment, payload, environment, status)
+                search.skipped.append(
+                    Skipped(deployment_id=deployment.id, ref=deployment.ref, reason=f"state {latest_state(states)}")
+                )
+            return None
+        finally:
+            pending.clear()
+
+    with ThreadPoolExecutor(max_workers=max(1, batch), thread_name_prefix="release-kit-deployments") as pool:
+        page_seen = 0
+        for raw in _pages(client, repo, params):
+            search.deployments_read += 1
+            if search.deployments_read // 100 != page_seen:
+                page_seen = search.deployments_read // 100
+                say(f"read {search.deployments_read} deployments of {environment}")
+            ours = _ours(raw)
+            if ours is None or (ours[0].environment not in (None, environment)):
+                continue
+            deployment, payload = ours
+            search.records_read += 1
+            if payload.rollback_of:
+                rolled_back.setdefault(payload.rollback_of, deployment.id)
+            if to_ref is None and newest_images is None:
+                newest_images = payload.images
+                search.newest = _good(deployment, payload, environment, None)
+                search.skipped.append(
+                    Skipped(deployment_id=deployment.id, ref=deployment.ref, reason="the newest record (running now)")
+                )
+                continue
+            reason = None
+            if to_ref is not None and not _same_ref(deployment.ref, deployment.sha, to_ref):
+                reason = f"ref is not {to_ref}"
+            elif to_ref is None and deployment.id in rolled_back:
+                reason = f"rolled back by deployment {rolled_back[deployment.id]}"
+            elif not payload.checks_passed:
+                reason = "check(s) failed: " + ", ".join(payload.failed_checks)
+            elif to_ref is None and payload.images == newest_images:
+                reason = "same images as the newest record"
+            if reason:
+                search.skipped.append(Skipped(deployment_id=deployment.id, ref=deployment.ref, reason=reason))
+                continue
+            pending.append(ours)
+            if len(pending) >= batch and (found := settle(pool)):
+                search.found = found
+                return search
+        if pending and (found := settle(pool)):
+            search.found = found
+    return search
+
+
+def find_last_good(
+    client: GitHubClient, repo: RepoName, environment: str, to_ref: str | None = None
+) -> GoodRecord | None:
+    """The record a rollback redeploys (see :func:`search_last_good`), or None when there is none."""
+    return search_last_good(client, repo, environment, to_ref).found
+
+
+def require_last_good(search: LastGoodSearch) -> GoodRecord:
+    """The found record, or :class:`NoGoodRecord` (exit 1) naming what was searched."""
+    if search.found is None:
+        raise NoGoodRecord(f"no {search.summary()}")
+    return search.found
