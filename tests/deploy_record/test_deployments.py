@@ -253,10 +253,11 @@ def test_to_gives_the_newest_good_record_of_that_ref(fake: FakeGitHub, client: G
     assert all(r.url.params.get("ref") == "v1.3.0" for r in fake.requests if r.url.path.endswith("/deployments"))
 
 
-def test_to_a_commit_sha_matches_the_deployed_commit(fake: FakeGitHub, client: GitHubClient) -> None:
+@pytest.mark.parametrize("length", [12, 40])
+def test_to_a_commit_sha_matches_the_deployed_commit(fake: FakeGitHub, client: GitHubClient, length: int) -> None:
     wanted = deploy(fake, "v1.3.0", "success")
     deploy(fake, "v1.4.0", "success")
-    found = find_last_good(client, REPO, "production", to_ref=sha_of("ref:v1.3.0")[:12])
+    found = find_last_good(client, REPO, "production", to_ref=sha_of("ref:v1.3.0")[:length])
     assert found is not None and found.deployment_id == wanted
 
 
