@@ -54,7 +54,7 @@ def deploy(fake: FakeGitHub, version: str, state: str | None, *, environment: st
     if state:
         fake.add_deployment_status(dep, state)
         if state == "success":  # GitHub's auto_inactive
-            fake._mark_inactive(dep)
+            fake.mark_inactive(dep)
     return int(dep["id"])
 
 

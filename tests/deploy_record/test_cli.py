@@ -204,3 +204,42 @@ def test_last_good_without_deployments_read_is_exit_2(github: FakeGitHub, capsys
     github.fail("GET", r"/deployments$", 404, body={"message": "Not Found"})
     assert run_cli(["last-good", "--repo", "octo-org/app", "--environment", "production"]) == 2
     assert "deployments: read" in capsys.readouterr().err
+
+
+def test_a_branch_run_records_the_commit(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_REF_TYPE", "branch")
+    monkeypatch.setenv("GITHUB_REF_NAME", "main")
+    monkeypatch.setenv("GITHUB_SHA", sha_of("v1.4.0"))
+    args = ["record", "--repo", "octo-org/app", "--environment", "staging", "--state", "success"]
+    assert run_cli([*args, "--image", f"api={images('v1.4.0')['api']}"]) == 0
+    assert github.deployments[-1]["ref"] == sha_of("v1.4.0")
+    assert github.deployments[-1]["environment"] == "staging"
+
+
+def test_remote_text_cannot_steer_the_runner(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Deployments anyone with write access can create carry text the runner would obey."""
+    good = deploy(github, "v1.3.0", "success")
+    github.deployment_statuses[good][0]["log_url"] = "https://x.test/a)\n::error::pwned"
+    evil = github.add_deployment("v1.3.1\n::error::pwned", task="deploy:release-kit", payload=payload_evil())
+    github.add_deployment_status(evil, "success")
+    deploy(github, "v1.4.0", "failure")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    assert run_cli(["last-good", "--repo", "octo-org/app", "--environment", "production"]) == 0
+    captured = capsys.readouterr()
+    text = captured.out + captured.err + (tmp_path / "summary.md").read_text()
+    assert "pwned" not in text and f"deployment {good}" in text
+
+
+def payload_evil() -> dict[str, object]:
+    return {
+        "release_kit": 1,
+        "images": {"api": "ghcr.io/o/api@" + digest("x")},
+        "checks": {"smoke\n::error::pwned": "pass"},
+        "snapshot": None,
+        "rollback_of": None,
+    }

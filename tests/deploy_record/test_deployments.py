@@ -280,3 +280,10 @@ def test_no_deployments_read_permission_is_exit_2_naming_it(fake: FakeGitHub, cl
     fake.fail("GET", r"/deployments$", 403, body={"message": "Resource not accessible by integration"})
     with pytest.raises(AccessError, match="deployments: read"):
         search_last_good(client, REPO, "production")
+
+
+def test_a_422_that_is_not_about_the_ref_names_the_deployment(fake: FakeGitHub, client: GitHubClient) -> None:
+    fake.add_ref("tags/v1.4.0", sha_of("v1.4.0"))
+    fake.fail("POST", r"/deployments$", 422, body={"message": "Validation Failed", "errors": [{"code": "invalid"}]})
+    with pytest.raises(InputError, match=r"GitHub refused the deployment of 'v1.4.0' to 'production' \(422 Valid"):
+        write_record(client, REPO, record())

@@ -369,7 +369,7 @@ class FakeGitHub:
         self.deployment_statuses[did].append(status)
         return status
 
-    def _mark_inactive(self, deployment: dict[str, Any]) -> None:
+    def mark_inactive(self, deployment: dict[str, Any]) -> None:
         """``auto_inactive``: earlier deployments of the environment whose last status is success turn inactive."""
         for other in self.deployments:
             statuses = self.deployment_statuses[other["id"]]
@@ -434,7 +434,7 @@ class FakeGitHub:
                 environment_url=data.get("environment_url", ""),
             )
             if data["state"] == "success" and data.get("auto_inactive", True):
-                self._mark_inactive(deployment)
+                self.mark_inactive(deployment)
             return self._json(201, status)
         return self._json(404, NOT_FOUND)
 

@@ -50,6 +50,7 @@ __all__ = [
 
 WRITE_FIX = "grant the job `permissions: deployments: write`"
 READ_FIX = "grant the job `permissions: deployments: read`"
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+$")  # printed as a markdown link: no () <> or spaces
 BATCH = 4  # statuses fetched concurrently per round: small, so little is read past the answer
 DESCRIPTION_LIMIT = 140  # GitHub truncates deployment and status descriptions at 140 characters
 
@@ -105,10 +106,15 @@ def write_record(client: GitHubClient, repo: RepoName, record: Record) -> Record
     except GitHubError as err:
         if err.status == 422:
             detail = "; ".join(clean(str(e.get("message") or e.get("code") or "")) for e in err.errors)
+            why = f"422 {clean(err.api_message)}{': ' + detail if detail else ''}"
+            if "ref" in f"{err.api_message} {detail}".lower():
+                raise InputError(
+                    f"--ref {record.ref!r}: GitHub cannot create a deployment for it ({why})",
+                    hint="the ref must be a tag, branch or commit SHA that exists in the repository",
+                ) from None
             raise InputError(
-                f"--ref {record.ref!r}: GitHub cannot create a deployment for it (422 {clean(err.api_message)}"
-                f"{': ' + detail if detail else ''})",
-                hint="the ref must be a tag, branch or commit SHA that exists in the repository",
+                f"GitHub refused the deployment of {record.ref!r} to {record.environment!r} ({why})",
+                hint="check --environment and the images given",
             ) from None
         if err.status == 409:
             raise RemoteError(
@@ -188,7 +194,7 @@ def _ours(raw: Any) -> tuple[_Deployment, Payload] | None:
 
 def _good(deployment: _Deployment, payload: Payload, environment: str, status: _Status | None) -> GoodRecord:
     sha = deployment.sha if deployment.sha and re.fullmatch(r"[0-9a-f]{40}", deployment.sha) else None
-    log_url = status.log_url if status and status.log_url and re.match(r"^https?://\S+$", status.log_url) else None
+    log_url = status.log_url if status and status.log_url and _URL_RE.match(status.log_url) else None
     return GoodRecord(
         deployment_id=deployment.id,
         environment=environment,
