@@ -155,7 +155,10 @@ def test_the_newest_records_images_are_skipped_even_when_recorded_again(fake: Fa
     again = deploy(fake, "v1.4.0", "success")  # the same images deployed a second time
     search = search_last_good(client, REPO, "production")
     assert search.found is not None and search.found.deployment_id == good
-    assert [s.reason for s in search.skipped] == ["the newest record (running now)", "same images as the newest record"]
+    assert [s.reason for s in search.skipped] == [
+        "the newest record (its images were deployed last)",
+        "same images as the newest record",
+    ]
     assert search.skipped[0].deployment_id == again
 
 
@@ -287,3 +290,13 @@ def test_a_422_that_is_not_about_the_ref_names_the_deployment(fake: FakeGitHub, 
     fake.fail("POST", r"/deployments$", 422, body={"message": "Validation Failed", "errors": [{"code": "invalid"}]})
     with pytest.raises(InputError, match=r"GitHub refused the deployment of 'v1.4.0' to 'production' \(422 Valid"):
         write_record(client, REPO, record())
+
+
+def test_a_deployment_deleted_during_the_search_is_not_good(fake: FakeGitHub, client: GitHubClient) -> None:
+    good = deploy(fake, "v1.3.0", "success")
+    gone = deploy(fake, "v1.4.0", "success")
+    deploy(fake, "v1.5.0", "failure")
+    fake.fail("GET", rf"/deployments/{gone}/statuses$", 404, body={"message": "Not Found"})
+    search = search_last_good(client, REPO, "production")
+    assert search.found is not None and search.found.deployment_id == good
+    assert any(s.deployment_id == gone and s.reason == "no status" for s in search.skipped)

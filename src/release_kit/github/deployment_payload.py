@@ -116,7 +116,7 @@ def succeeded(states: list[str]) -> bool:
 
 
 def latest_state(states: list[str]) -> str:
-    return next((s for s in states if s != "inactive"), states[0] if states else "none")
+    return next((s for s in states if s != "inactive"), states[0] if states else "no status")
 
 
 def clean(text: str, limit: int = 200) -> str:

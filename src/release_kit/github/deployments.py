@@ -223,11 +223,14 @@ def _statuses(client: GitHubClient, repo: RepoName, deployment_id: int) -> list[
     """Every status of one deployment, newest first (pages of 100, Link followed to the end)."""
     path = f"/repos/{repo.owner}/{repo.name}/deployments/{deployment_id}/statuses"
     found = []
-    for raw in client.paginate(path):
-        try:
-            found.append(_Status.model_validate(raw))
-        except ValidationError:
-            continue
+    try:
+        for raw in client.paginate(path):
+            try:
+                found.append(_Status.model_validate(raw))
+            except ValidationError:
+                continue
+    except GitHubNotFound:  # deleted since it was listed (the listing proved read access): not good
+        return []
     found.sort(key=lambda s: (s.created_at, s.id), reverse=True)
     return found
 
@@ -283,7 +286,11 @@ def search_last_good(
                     status = next(s for s in statuses if s.state == "success")
                     return _good(deployment, payload, environment, status)
                 search.skipped.append(
-                    Skipped(deployment_id=deployment.id, ref=deployment.ref, reason=f"state {latest_state(states)}")
+                    Skipped(
+                        deployment_id=deployment.id,
+                        ref=deployment.ref,
+                        reason=f"state {latest_state(states)}" if states else "no status",
+                    )
                 )
             return None
         finally:
@@ -307,7 +314,11 @@ def search_last_good(
                 newest_images = payload.images
                 search.newest = _good(deployment, payload, environment, None)
                 search.skipped.append(
-                    Skipped(deployment_id=deployment.id, ref=deployment.ref, reason="the newest record (running now)")
+                    Skipped(
+                        deployment_id=deployment.id,
+                        ref=deployment.ref,
+                        reason="the newest record (its images were deployed last)",
+                    )
                 )
                 continue
             reason = None
