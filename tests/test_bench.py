@@ -68,3 +68,22 @@ def test_verify_release_benchmark_smoke() -> None:
     )
     ratio = float(re.search(r"ratio ours / peer:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
     assert ratio > 0
+
+
+def test_last_good_benchmark_smoke() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/bench/last_good.py"),
+            *("--latency", "0.02", "--deployments", "60", "--repeat", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    requests = int(re.search(r"requests made:\s+(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
+    peer = int(re.search(r"peer requests:\s+(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
+    ratio = float(re.search(r"ratio ours / peer:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    assert requests <= 15 < 61 == peer  # statuses only for candidates; the peer reads every deployment's
+    assert 0 < ratio < 0.5

@@ -466,6 +466,12 @@ def release_publish(
         return publish_release(result, report_path, fmt)
 
 
+# record and last-good: the deployment record on GitHub Deployments (options beside the capability)
+from release_kit.deploy_record import commands as deploy_record_commands  # noqa: E402
+
+deploy_record_commands.register(cli, verdict_options)
+
+
 def _fail(message: str, code: int) -> int:
     message = " ".join(gha.redact(message).split())
     if gha.in_actions():

@@ -76,6 +76,9 @@ class FakeGitHub:
     exists_then_422: set[str] = field(default_factory=set)  # asset names: stored, then the 422 already_exists
     uploads: list[str] = field(default_factory=list)
     bundle_blobs: dict[str, bytes] = field(default_factory=dict)
+    deployments: list[dict[str, Any]] = field(default_factory=list)  # newest last; listed newest first
+    deployment_statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # oldest first
+    _ticks: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _faults: list[Fault] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -302,6 +305,139 @@ class FakeGitHub:
     def assets_of(self, tag: str) -> dict[str, dict[str, Any]]:
         return {a["name"]: a for a in self.release_assets[self.release_by_tag(tag)["id"]]}
 
+    # -- deployments ------------------------------------------------------------------------
+
+    def _tick(self) -> datetime:
+        """Deployments and statuses are dated a minute apart, in the order they were made."""
+        return NOW - timedelta(days=30) + timedelta(minutes=next(self._ticks))
+
+    def add_deployment(
+        self,
+        ref: str,
+        *,
+        environment: str = "production",
+        task: str = "deploy",
+        payload: Any = None,
+        sha: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """A deployment as GitHub stores it; ``payload`` is kept as sent (an object or a JSON string)."""
+        deployment = body("POST_repos_deployments.201.json")
+        did = next(self._ids)
+        api = f"{self.base_url}/repos/{self.full_name}/deployments/{did}"
+        when = iso(self._tick())
+        deployment.update(
+            id=did,
+            url=api,
+            statuses_url=f"{api}/statuses",
+            repository_url=f"{self.base_url}/repos/{self.full_name}",
+            ref=ref,
+            sha=sha or sha_of(f"ref:{ref}"),
+            task=task,
+            payload={} if payload is None else payload,
+            environment=environment,
+            original_environment=environment,
+            description=description,
+            created_at=when,
+            updated_at=when,
+        )
+        self.deployments.append(deployment)
+        self.deployment_statuses[did] = []
+        return deployment
+
+    def add_deployment_status(
+        self, deployment: dict[str, Any] | int, state: str, *, log_url: str = "", environment_url: str = ""
+    ) -> dict[str, Any]:
+        did = deployment if isinstance(deployment, int) else deployment["id"]
+        dep = next(d for d in self.deployments if d["id"] == did)
+        status = body("POST_repos_deployments_deployment_id_statuses.201.json")
+        sid = next(self._ids)
+        when = iso(self._tick())
+        status.update(
+            id=sid,
+            url=f"{dep['url']}/statuses/{sid}",
+            state=state,
+            environment=dep["environment"],
+            deployment_url=dep["url"],
+            repository_url=dep["repository_url"],
+            log_url=log_url,
+            target_url=log_url,
+            environment_url=environment_url,
+            created_at=when,
+            updated_at=when,
+        )
+        self.deployment_statuses[did].append(status)
+        return status
+
+    def mark_inactive(self, deployment: dict[str, Any]) -> None:
+        """``auto_inactive``: earlier deployments of the environment whose last status is success turn inactive."""
+        for other in self.deployments:
+            statuses = self.deployment_statuses[other["id"]]
+            same = other["environment"] == deployment["environment"]
+            if same and other["id"] < deployment["id"] and statuses and statuses[-1]["state"] == "success":
+                self.add_deployment_status(other, "inactive")
+
+    def _known_ref(self, ref: str) -> str | None:
+        for key in (f"tags/{ref}", f"heads/{ref}", ref.removeprefix("refs/")):
+            if key in self.refs:
+                return str(self.refs[key]["object"]["sha"])
+        if re.fullmatch(r"[0-9a-f]{7,40}", ref):
+            return next((c for c in self.commits if c.startswith(ref)), None)
+        return None
+
+    def _deployments_route(self, request: httpx.Request, rest: str) -> httpx.Response:
+        method, params = request.method, request.url.params
+        if rest == "/deployments" and method == "GET":
+            found = [
+                d
+                for d in reversed(self.deployments)
+                if all(params.get(k) in (None, d[k]) for k in ("environment", "task", "ref", "sha"))
+            ]
+            return self._page(request, found)
+        if rest == "/deployments" and method == "POST":
+            data = json.loads(request.content)
+            sha = self._known_ref(data.get("ref", ""))
+            if sha is None:
+                return self._json(
+                    422,
+                    {
+                        "message": f"No ref found for: {data.get('ref')}",
+                        "documentation_url": "https://docs.github.com/rest/deployments/deployments#create-a-deployment",
+                        "status": "422",
+                    },
+                )
+            deployment = self.add_deployment(
+                data["ref"],
+                environment=data.get("environment", "production"),
+                task=data.get("task", "deploy"),
+                payload=data.get("payload", {}),
+                sha=sha,
+                description=data.get("description"),
+            )
+            return self._json(201, deployment)
+        m = re.fullmatch(r"/deployments/(\d+)(/statuses)?", rest)
+        deployment = next((d for d in self.deployments if m and d["id"] == int(m.group(1))), None)
+        if m is None or deployment is None:
+            return self._json(404, NOT_FOUND)
+        if not m.group(2) and method == "GET":
+            return self._json(200, deployment)
+        if m.group(2) and method == "GET":
+            return self._page(request, list(reversed(self.deployment_statuses[deployment["id"]])))
+        if m.group(2) and method == "POST":
+            data = json.loads(request.content)
+            if data.get("state") not in ("error", "failure", "inactive", "in_progress", "queued", "pending", "success"):
+                return self._json(422, {"message": "Validation Failed", "errors": [{"field": "state"}]})
+            status = self.add_deployment_status(
+                deployment,
+                data["state"],
+                log_url=data.get("log_url", ""),
+                environment_url=data.get("environment_url", ""),
+            )
+            if data["state"] == "success" and data.get("auto_inactive", True):
+                self.mark_inactive(deployment)
+            return self._json(201, status)
+        return self._json(404, NOT_FOUND)
+
     def fail(
         self,
         method: str,
@@ -392,6 +528,8 @@ class FakeGitHub:
         rest = path[len(prefix) :]
         if rest.startswith(("/releases", "/attestations")):
             return self._releases_route(request, rest)
+        if rest.startswith("/deployments"):
+            return self._deployments_route(request, rest)
         if request.method != "GET":
             return self._json(404, NOT_FOUND)
         if rest == "":

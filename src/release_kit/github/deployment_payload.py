@@ -1,0 +1,126 @@
+"""The payload release-kit writes on a GitHub Deployment, and how it is read back: pure functions.
+
+A record's payload is ``{"release_kit": 1, "images": {role: ref}, "checks": {name: "pass"|"fail"},
+"snapshot": id|null, "rollback_of": id|null}``. Image references must pin a digest, so a
+rollback redeploys exactly what ran. Everything read back from GitHub is remote text: a
+payload that does not parse, or whose values do not have the shapes above, is "not ours"
+(never a crash), so nothing it holds can reach the runner's output unchecked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PAYLOAD_VERSION = 1
+TASK = "deploy:release-kit"
+
+_HEX64 = r"sha256:[0-9a-f]{64}"
+# <registry host[:port]>/<path>[:tag]@sha256:<64 hex>; path components in lower case (distribution grammar)
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_HOST = r"(?:[A-Za-z0-9.-]+(?::\d{1,5})?/)?"
+IMAGE_RE = re.compile(
+    rf"^(?P<repository>{_HOST}{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}))?"
+    rf"@(?P<digest>{_HEX64})$"
+)
+ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+CHECK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./:()-]{0,99}$")
+SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,254}$")
+REF_RE = re.compile(r"^(?!.*\.\.)(?!/)[A-Za-z0-9._/+-]{1,255}(?<![/.])$")
+CHECK_VALUES = ("pass", "fail")
+
+
+def image_problem(ref: str) -> str | None:
+    """Why ``ref`` is not a digest-pinned image reference, or None when it is."""
+    if IMAGE_RE.match(ref):
+        return None
+    if re.search(r"@sha256:[0-9a-f]{64}$", ref):
+        return "not a valid repository name before the digest"
+    if "@" in ref:
+        return "the digest must be sha256:<64 lower-case hex>"
+    return "a tag without a digest can move: pin it as repo@sha256:<64 hex> or repo:tag@sha256:<64 hex>"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A release-kit record's payload, read back and checked."""
+
+    images: dict[str, str]
+    checks: dict[str, str] = field(default_factory=dict)
+    snapshot: str | None = None
+    rollback_of: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "release_kit": PAYLOAD_VERSION,
+            "images": dict(self.images),
+            "checks": dict(self.checks),
+            "snapshot": self.snapshot,
+            "rollback_of": self.rollback_of,
+        }
+
+    @property
+    def checks_passed(self) -> bool:
+        return all(v == "pass" for v in self.checks.values())
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return sorted(name for name, v in self.checks.items() if v != "pass")
+
+
+def parse_payload(raw: Any) -> Payload | None:
+    """A deployment's ``payload`` (an object, or the JSON string it was sent as) if release-kit wrote it."""
+    if isinstance(raw, str):
+        if len(raw) > 65536:
+            return None
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    if not isinstance(raw, Mapping):
+        return None
+    version = raw.get("release_kit")
+    if isinstance(version, bool) or version != PAYLOAD_VERSION:
+        return None
+    images, checks = raw.get("images"), raw.get("checks", {})
+    snapshot, rollback_of = raw.get("snapshot"), raw.get("rollback_of")
+    if not isinstance(images, Mapping) or not images or not isinstance(checks, Mapping):
+        return None
+    if not all(
+        isinstance(k, str) and ROLE_RE.match(k) and isinstance(v, str) and IMAGE_RE.match(v) for k, v in images.items()
+    ):
+        return None
+    if not all(isinstance(k, str) and CHECK_RE.match(k) and v in CHECK_VALUES for k, v in checks.items()):
+        return None
+    if snapshot is not None and not (isinstance(snapshot, str) and SNAPSHOT_RE.match(snapshot)):
+        return None
+    if rollback_of is not None and (isinstance(rollback_of, bool) or not isinstance(rollback_of, int)):
+        return None
+    return Payload(images=dict(images), checks=dict(checks), snapshot=snapshot, rollback_of=rollback_of)
+
+
+def succeeded(states: list[str]) -> bool:
+    """A deployment's statuses, newest first, say it succeeded.
+
+    ``auto_inactive`` turns an older success ``inactive`` when a newer deployment succeeds, so
+    inactive statuses are passed over: the newest state that is not ``inactive`` must be
+    ``success`` (a success later marked ``failure`` or ``error`` is not good).
+    """
+    for state in states:
+        if state != "inactive":
+            return state == "success"
+    return False
+
+
+def latest_state(states: list[str]) -> str:
+    return next((s for s in states if s != "inactive"), states[0] if states else "no status")
+
+
+def clean(text: str, limit: int = 200) -> str:
+    """Remote text made safe to print: one line, no control characters, bounded."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
