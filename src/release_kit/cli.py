@@ -447,6 +447,19 @@ def _network_error(exc: BaseException) -> bool:
     return httpx is not None and isinstance(exc, httpx.TransportError)
 
 
+def _describe_network_error(exc: BaseException) -> str:
+    from release_kit.http import unreachable_cause, unreachable_hint
+
+    try:
+        host = exc.request.url.host  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # httpx raises RuntimeError when no request is attached
+        host = "a remote"
+    cause = unreachable_cause(exc)
+    if cause is not None:
+        return f"{host}: {cause} ({unreachable_hint()})"
+    return f"network error talking to {host}: {type(exc).__name__}: {exc}"
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     debug = os.environ.get("RELEASE_KIT_DEBUG") == "1"
     try:
@@ -468,7 +481,7 @@ def run_cli(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         if _network_error(exc):  # a final network failure that no retry could cure
-            return _fail(f"network error talking to a remote: {type(exc).__name__}: {exc}", ExitCode.REMOTE)
+            return _fail(_describe_network_error(exc), ExitCode.REMOTE)
         return _fail(
             f"internal error: {type(exc).__name__}: {exc} (a bug; RELEASE_KIT_DEBUG=1 shows the traceback)",
             INTERNAL_ERROR,
