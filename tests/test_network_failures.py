@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -154,3 +155,23 @@ def test_remote_text_cannot_inject_runner_commands() -> None:
         http.get("https://api.github.com/x")
     assert len(seen) == 1 and "\n" not in seen[0] and "\r" not in seen[0]
     assert seen[0].startswith("api.github.com: 429 slow down ::set-output")
+
+
+def test_a_registry_endpoint_that_refuses_connections_is_exit_3_with_the_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.registry.images import oci_layout, random_layer
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    layout = oci_layout(tmp_path / "api.oci", [random_layer(100)])
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    args = ["publish-images", "--registry", "registry.example.com", "--image-prefix", "my-org/app"]
+    args += ["--image", f"api={layout}", "--tag", "1.0.0", "--registry-endpoint", endpoint]
+    start = time.monotonic()
+    code = run_cli(args)
+    err = capsys.readouterr().err
+    assert code == ExitCode.REMOTE and time.monotonic() - start < 5.0
+    last = err.strip().splitlines()[-1]
+    assert "127.0.0.1: connection refused" in last and "--registry-endpoint" in last
+    assert "Traceback" not in err
