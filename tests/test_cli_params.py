@@ -69,6 +69,12 @@ def test_repo_as_a_url_is_accepted(github: FakeGitHub, capsys: pytest.CaptureFix
     assert json.loads(capsys.readouterr().out)["repository"] == "octo-org/app"
 
 
+def test_a_github_com_url_while_talking_to_another_server_says_which(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3")
+    with pytest.raises(ValueError, match=r"is on github.com, but this run talks to ghe.example.com .*unset them"):
+        normalize_repo("https://github.com/octo-org/app")
+
+
 def test_repo_url_of_an_enterprise_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_SERVER_URL", "https://ghe.example.com")
     assert normalize_repo("https://ghe.example.com/octo-org/app.git") == "octo-org/app"

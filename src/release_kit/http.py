@@ -4,11 +4,13 @@
 connection errors with exponential back-off and jitter, honours ``Retry-After``,
 waits for ``x-ratelimit-reset`` on GitHub's primary rate limit, waits at least a
 minute on a secondary rate limit, and gives up with :class:`RemoteGaveUp` (exit 3)
-once the total wait budget is spent. Every wait is announced with one line on stderr, so a
-waiting job is never silent. A host that cannot be resolved or refuses connections gets
-one more try, then a message saying what to check: no wait cures a typo. Requests that are not safe to repeat (POST,
-PATCH, or any request whose body is a one-shot stream) are never re-sent: the
-caller re-reads state and decides instead. Clock and sleep are injectable.
+once the total wait budget is spent. Every wait is announced with one line on
+stderr, so a waiting job is never silent. A host that does not resolve or refuses
+connections gets one more try, then a message saying what to check: no wait cures
+a typo. Requests that are not safe to repeat (POST, PATCH, or any request whose
+body is a one-shot stream) are never re-sent: the caller re-reads state and decides
+instead. Clock, sleep and the retry-line sink are injectable. ``HTTPS_PROXY`` and
+friends are honoured by :class:`EnvProxyTransport`.
 """
 
 from __future__ import annotations

@@ -69,7 +69,13 @@ def normalize_repo(value: str) -> str:
     if path.count("/") != 1:
         raise ValueError(f"{value!r}: {REPO_FORMS} (the repository itself, not a page inside it)")
     expected = server_host()
-    if host != expected and not (expected == "github.com" and host == "www.github.com"):
+    public = host in ("github.com", "www.github.com")
+    if public and expected != "github.com":
+        raise ValueError(
+            f"{value!r} is on github.com, but this run talks to {expected} (GITHUB_SERVER_URL / "
+            "GITHUB_API_URL): unset them to use github.com"
+        )
+    if host != expected and not public:
         raise ValueError(
             f"{value!r} is on {host}, but this run talks to {expected}: for GitHub Enterprise Server set "
             f"GITHUB_API_URL=https://{host}/api/v3 and GITHUB_SERVER_URL=https://{host}"
