@@ -54,3 +54,52 @@ def test_schema_command_prints_valid_json_schema(capsys: pytest.CaptureFixture[s
 
     assert run_cli(["schema"]) == 0
     jsonschema.Draft202012Validator.check_schema(json.loads(capsys.readouterr().out))
+
+
+def test_unknown_key_with_a_nested_value_is_reported_on_the_key_line() -> None:
+    text = "gates:\n  gates:\n    - name: CI\n      colour:\n        red: 1\n        blue: 2\n"
+    with pytest.raises(ConfigError) as info:
+        config.parse(text, "rk.yml")
+    assert info.value.one_line() == "rk.yml:4: unknown key 'gates.gates.0.colour'"
+
+
+def test_every_error_is_listed_in_plain_words() -> None:
+    text = (
+        "gates:\n"
+        "  gates:\n"
+        "    - name: CI\n"
+        "      colour: red\n"
+        "    - workflow: ci.yml\n"
+        "      severity_threshold: severe\n"
+        "      no_open_secret_alerts: maybe\n"
+        "release:\n"
+        "  expect: starter-*.whl\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        config.parse(text, "rk.yml")
+    assert info.value.one_line() == (
+        "rk.yml: 5 errors: "
+        "rk.yml:4: unknown key 'gates.gates.0.colour'; "
+        "rk.yml:5: gates.gates.1.name: required key missing; "
+        "rk.yml:6: gates.gates.1.severity_threshold: expected one of 'low', 'medium', 'high' or 'critical', "
+        "got 'severe'; "
+        "rk.yml:7: gates.gates.1.no_open_secret_alerts: expected true or false, got 'maybe'; "
+        "rk.yml:9: release.expect: expected a list, got 'starter-*.whl'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("gates: [1]\n", "x.yml:1: gates: expected a mapping of keys"),
+        ("gates:\n  gates: []\n", "x.yml:2: gates: at least one gate is required"),
+        ("gates:\n  gates:\n    - name: CodeQL\n      schedule_max_age: soon\n", "expected a duration such as 90s"),
+    ],
+)
+def test_messages_name_no_pydantic_class(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.parse(text, "x.yml")
+    message = info.value.one_line()
+    assert expected in message
+    for word in ("GatesPolicy", "Gate", "Config", "Value error", "Input should", "pydantic"):
+        assert word not in message

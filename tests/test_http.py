@@ -90,7 +90,7 @@ def test_budget_exhausted_gives_up_with_exit_3_naming_the_remote() -> None:
     with pytest.raises(RemoteGaveUp) as info:
         client(transport, clock, budget=30.0).get("/x")
     assert info.value.exit_code == ExitCode.REMOTE
-    assert "api.example.test" in info.value.one_line() and "HTTP 503" in info.value.one_line()
+    assert "api.example.test" in info.value.one_line() and "503 Service Unavailable" in info.value.one_line()
     assert sum(clock.sleeps) <= 30.0
 
 

@@ -17,6 +17,7 @@ import click
 
 from release_kit import __version__, gha
 from release_kit.errors import ExitCode, ReleaseKitError
+from release_kit.params import REPO, DurationType
 
 F = TypeVar("F", bound=Callable[..., Any])
 INTERNAL_ERROR = 70
@@ -53,7 +54,8 @@ def cli() -> None:
     """Enforced, evidenced release steps for GitHub Actions and laptops.
 
     Exit codes: 0 success; 1 what was verified is not OK; 2 usage, configuration,
-    input or permission error; 3 a remote gave up after retries.
+    input or permission error; 3 a remote gave up after retries; 70 internal error
+    (a bug: RELEASE_KIT_DEBUG=1 shows the traceback).
     """
 
 
@@ -66,7 +68,7 @@ def schema() -> None:
 
 
 @cli.command("verify-gates")
-@click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY.")
+@click.option("--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY.")
 @click.option("--ref", envvar=env("ref"), help="Tag, branch or commit SHA. Default: $GITHUB_SHA.")
 @click.option(
     "--config",
@@ -77,18 +79,18 @@ def schema() -> None:
 )
 @click.option(
     "--wait",
-    type=click.IntRange(min=0, max=6 * 3600),
-    default=0,
+    type=DurationType(maximum=6 * 3600),
+    default="0",
     envvar=env("wait"),
     show_default=True,
-    help="Poll up to this many seconds while a gate is pending.",
+    help="Poll this long while a gate is pending: 90s, 15m, 1h or seconds.",
 )
 @verdict_options
 def verify_gates(
     repo: str | None,
     ref: str | None,
     config_path: Path | None,
-    wait: int,
+    wait: float,
     report_path: Path | None,
     fmt: str,
 ) -> int:
@@ -203,7 +205,7 @@ def identity_options(func: F) -> F:
 
 
 @cli.command("verify-release")
-@click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY.")
+@click.option("--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY.")
 @click.option("--tag", envvar=env("tag"), help="The release's tag. Default: from $GITHUB_REF.")
 @click.option(
     "--expect",
@@ -269,7 +271,9 @@ def release() -> None:
 def release_options(func: F) -> F:
     for option in reversed(
         [
-            click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY."),
+            click.option(
+                "--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY."
+            ),
             click.option("--tag", envvar=env("tag"), help="The v* tag. Default: from $GITHUB_REF."),
             click.option(
                 "--package",
@@ -486,6 +490,19 @@ def _network_error(exc: BaseException) -> bool:
     return httpx is not None and isinstance(exc, httpx.TransportError)
 
 
+def _describe_network_error(exc: BaseException) -> str:
+    from release_kit.http import unreachable_cause, unreachable_hint
+
+    try:
+        host = exc.request.url.host  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # httpx raises RuntimeError when no request is attached
+        host = "a remote"
+    cause = unreachable_cause(exc)
+    if cause is not None:
+        return f"{host}: {cause} ({unreachable_hint()})"
+    return f"network error talking to {host}: {type(exc).__name__}: {exc}"
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     debug = os.environ.get("RELEASE_KIT_DEBUG") == "1"
     try:
@@ -493,7 +510,7 @@ def run_cli(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
-        hint = f" (see 'release-kit {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""  # e.g. release-kit release build
         return _fail(exc.format_message() + hint, ExitCode.USAGE)
     except click.Abort:
         return _fail("aborted", 130)
@@ -507,7 +524,7 @@ def run_cli(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         if _network_error(exc):  # a final network failure that no retry could cure
-            return _fail(f"network error talking to a remote: {type(exc).__name__}: {exc}", ExitCode.REMOTE)
+            return _fail(_describe_network_error(exc), ExitCode.REMOTE)
         return _fail(
             f"internal error: {type(exc).__name__}: {exc} (a bug; RELEASE_KIT_DEBUG=1 shows the traceback)",
             INTERNAL_ERROR,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +49,23 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (or of its nearest existing parent)."""
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...], *, key_line: bool = False) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (or of its nearest existing parent).
+
+    With ``key_line`` the last part of ``loc`` is a key and its own line is wanted (an unknown
+    key whose value starts on a later line is reported where the key is written)."""
     line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(node, yaml.MappingNode):
-            match = next(
-                (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part),
+            pair = next(
+                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part),
                 None,
             )
-            if match is None:
-                key = next((k for k, _ in node.value if k.value == part), None)
-                return key.start_mark.line + 1 if key is not None else line
-            node = match
+            if pair is None:
+                return line
+            if key_line and index == len(loc) - 1:
+                return int(pair[0].start_mark.line) + 1
+            node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
         else:
@@ -69,12 +74,47 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+_EXPECTED = {
+    "model_type": "expected a mapping of keys",
+    "dict_type": "expected a mapping of keys",
+    "list_type": "expected a list",
+    "string_type": "expected a string",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "float_parsing": "expected a number",
+}
+
+
+_CLASS_RE = re.compile(r" or (?:an )?instance of \w+")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _describe(err: dict[str, Any]) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    """One error in the user's terms: the key path, what was expected, what was given."""
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))  # validator wrappers
     path = ".".join(str(p) for p in loc) or "(top level)"
-    if err["type"] == "extra_forbidden":
+    kind = err["type"]
+    given = err.get("input")
+    got = f", got {_shown(given)}" if isinstance(given, str | int | float | bool) else ""
+    if kind == "extra_forbidden":
         return f"unknown key {path!r}"
-    return f"{path}: {err['msg']}"
+    if kind == "missing":
+        return f"{path}: required key missing"
+    if kind == "enum":
+        return f"{path}: expected one of {err.get('ctx', {}).get('expected', '')}{got}"
+    if kind == "value_error":
+        return f"{path}: {err.get('ctx', {}).get('error', err['msg'])}{got}"
+    if kind in _EXPECTED:
+        return f"{path}: {_EXPECTED[kind]}{got}"
+    message = _CLASS_RE.sub("", str(err["msg"]).replace("Input should be", "expected"))  # never a class name
+    return f"{path}: {message}{got}"
 
 
 def parse(text: str, source: str) -> Config:
@@ -93,11 +133,14 @@ def parse(text: str, source: str) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        line = _line_of(node, tuple(first["loc"]))
-        where = f"{source}:{line}" if line else source
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{where}: {_describe(dict(first))}{more}") from None
+        found = []
+        for err in exc.errors():
+            line = _line_of(node, tuple(err["loc"]), key_line=err["type"] == "extra_forbidden")
+            where = f"{source}:{line}" if line else source
+            found.append(f"{where}: {_describe(dict(err))}")
+        if len(found) == 1:
+            raise ConfigError(found[0]) from None
+        raise ConfigError(f"{source}: {len(found)} errors: " + "; ".join(found)) from None
 
 
 def load(path: Path | None) -> Config | None:

@@ -4,23 +4,34 @@
 connection errors with exponential back-off and jitter, honours ``Retry-After``,
 waits for ``x-ratelimit-reset`` on GitHub's primary rate limit, waits at least a
 minute on a secondary rate limit, and gives up with :class:`RemoteGaveUp` (exit 3)
-once the total wait budget is spent. Requests that are not safe to repeat (POST,
-PATCH, or any request whose body is a one-shot stream) are never re-sent: the
-caller re-reads state and decides instead. Clock and sleep are injectable.
+once the total wait budget is spent. Every wait is announced with one line on
+stderr, so a waiting job is never silent. A host that does not resolve or refuses
+connections gets one more try, then a message saying what to check: no wait cures
+a typo. Requests that are not safe to repeat (POST, PATCH, or any request whose
+body is a one-shot stream) are never re-sent: the caller re-reads state and decides
+instead. Clock, sleep and the retry-line sink are injectable. ``HTTPS_PROXY`` and
+friends are honoured by :class:`EnvProxyTransport`.
 """
 
 from __future__ import annotations
 
 import email.utils
+import errno
 import os
 import random
+import socket
+import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
 
+from release_kit import gha
+from release_kit.durations import parse_seconds
 from release_kit.errors import InputError, RemoteGaveUp
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -29,6 +40,11 @@ SECONDARY_LIMIT_MIN_WAIT = 60.0
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 #: Extension key a caller sets to allow retrying a POST it knows to be safe.
 RETRY_UNSAFE = "release_kit.retry_unsafe"
+#: Attempts for a host that cannot be resolved or refuses connections: one quick second try.
+UNREACHABLE_ATTEMPTS = 2
+UNREACHABLE_HINT = "check the host name and the network: GITHUB_API_URL for GitHub, --registry-endpoint for a registry"
+ANONYMOUS_HINT = "set GITHUB_TOKEN: an anonymous client gets 60 requests an hour"
+_MESSAGE_LIMIT = 300
 
 
 class Clock(Protocol):
@@ -46,6 +62,12 @@ class SystemClock:
         time.sleep(seconds)
 
 
+def stderr_line(line: str) -> None:
+    """Where a retry wait is announced: one redacted line on stderr."""
+    sys.stderr.write(gha.redact(line) + "\n")
+    sys.stderr.flush()
+
+
 @dataclass
 class RetryPolicy:
     max_attempts: int = 8
@@ -55,6 +77,8 @@ class RetryPolicy:
     max_delay: float = 60.0
     clock: Clock = field(default_factory=SystemClock)
     jitter: Callable[[], float] = random.random
+    notify: Callable[[str], None] = stderr_line
+    """Receives one line per retry wait (tests capture them)."""
 
     def backoff(self, attempt: int) -> float:
         """Exponential back-off with full jitter in [0.5, 1.0] of the step."""
@@ -91,12 +115,94 @@ def _env_seconds(name: str, default: float) -> float:
     if not value:
         return default
     try:
-        seconds = float(value)
+        return parse_seconds(value)
+    except ValueError as exc:
+        raise InputError(f"{name}={value!r}: {exc}") from None
+
+
+def primary_limit_reset(response: httpx.Response) -> float | None:
+    """When GitHub's primary rate limit resets (epoch seconds), if ``response`` is that limit."""
+    headers = response.headers
+    if response.status_code not in (403, 429) or headers.get("x-ratelimit-remaining") != "0":
+        return None
+    try:
+        return float(headers.get("x-ratelimit-reset", ""))
     except ValueError:
-        raise InputError(f"{name}={value!r}: expected a number of seconds") from None
-    if seconds < 0:
-        raise InputError(f"{name}={value!r}: expected a number of seconds >= 0")
-    return seconds
+        return None
+
+
+def remote_message(response: httpx.Response) -> str:
+    """The remote's own ``message`` (GitHub's, for one), one line of printable text, bounded; '' if none."""
+    text = ""
+    try:
+        response.read()
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            text = body["message"]
+    except (httpx.HTTPError, ValueError, UnicodeDecodeError):
+        text = ""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) > _MESSAGE_LIMIT:
+        text = text[: _MESSAGE_LIMIT - 1] + "…"
+    return text
+
+
+def rate_limit_note(response: httpx.Response, now: float) -> str | None:
+    """'the limit resets at 14:05:00 UTC (in 47 min)' for a primary rate limit, else None."""
+    reset = primary_limit_reset(response)
+    if reset is None:
+        return None
+    when = datetime.fromtimestamp(reset, UTC).strftime("%H:%M:%S UTC")
+    return f"the limit resets at {when} (in {_duration(max(0.0, reset - now))})"
+
+
+def anonymous(request: httpx.Request) -> bool:
+    return "authorization" not in request.headers
+
+
+def unreachable_cause(exc: BaseException) -> str | None:
+    """What no wait will cure (a name that does not resolve, a refused connection, no route),
+    or None for failures worth retrying (time-outs, resets)."""
+    if not isinstance(exc, httpx.ConnectError):
+        return None
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, socket.gaierror):
+            return "cannot resolve the host name"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "no route to the host"
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).lower()
+    if "name or service not known" in text or "name resolution" in text or "nodename nor servname" in text:
+        return "cannot resolve the host name"
+    if "connection refused" in text:
+        return "connection refused"
+    return None
+
+
+def unreachable_hint(hint: str | None = None) -> str:
+    """What to check when a host cannot be reached, naming a proxy when one is configured."""
+    text = hint or UNREACHABLE_HINT
+    proxies = sorted({k.upper() for k in os.environ if k.lower() in ("https_proxy", "http_proxy", "all_proxy")})
+    if proxies:
+        text += f"; a proxy is set in {proxies[0]}: check it too"
+    else:
+        text += "; behind a proxy, set HTTPS_PROXY"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f}".rstrip("0").rstrip(".") + " s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -130,19 +236,26 @@ def _replayable(request: httpx.Request) -> bool:
 class RetryingTransport(httpx.BaseTransport):
     """Apply :class:`RetryPolicy` around another transport."""
 
-    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, inner: httpx.BaseTransport, policy: RetryPolicy | None = None, *, unreachable: str | None = None
+    ) -> None:
         self.inner = inner
         self.policy = policy or RetryPolicy()
+        self.unreachable = unreachable  # what the user should check when the host cannot be reached
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy = self.policy
         remote = request.url.host or str(request.url)
+        what = f"{request.method} {request.url.path}"
         waited = 0.0
         attempt = 0
         replayable = _replayable(request)  # decided before a transport may buffer the body
         while True:
             attempt += 1
             cause: str
+            hint = "try again later"
+            advice = ""  # appended to the retry line
+            last = policy.max_attempts
             try:
                 response = self.inner.handle_request(request)
             except httpx.TransportError as exc:
@@ -150,24 +263,67 @@ class RetryingTransport(httpx.BaseTransport):
                     raise
                 delay = policy.backoff(attempt)
                 cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                unreachable = unreachable_cause(exc)
+                if unreachable is not None:  # a typo or no network: no wait cures it
+                    cause, hint = unreachable, unreachable_hint(self.unreachable)
+                    last = min(last, UNREACHABLE_ATTEMPTS)
+                    delay = min(delay, 1.0)
             else:
                 wait = policy.wait_for(response, attempt)
                 if wait is None or not replayable:
                     return response
                 delay = wait
-                cause = f"HTTP {response.status_code}"
+                cause = f"{response.status_code} {response.reason_phrase}".strip()
+                note = rate_limit_note(response, policy.clock.now())
+                if note is not None:
+                    cause = f"{remote_message(response) or cause} ({note})"
+                    hint = (
+                        ANONYMOUS_HINT
+                        if anonymous(request)
+                        else "wait for the reset, or raise RELEASE_KIT_RETRY_BUDGET"
+                    )
+                    advice = f"; {ANONYMOUS_HINT}" if anonymous(request) else ""
+                elif response.status_code in (403, 429) and (message := remote_message(response)):
+                    cause = f"{response.status_code} {message}"
                 response.close()
-            if attempt >= policy.max_attempts or waited + delay > policy.budget:
+            if attempt >= last or waited + delay > policy.budget:
                 raise RemoteGaveUp(
-                    f"{remote} gave up after {attempt} attempts and {waited:.0f}s of waiting "
-                    f"({request.method} {request.url.path}: {cause})",
-                    hint="try again later",
+                    f"{remote}: {cause}; gave up on {what} after {attempt} attempt{'s' if attempt > 1 else ''} "
+                    f"and {waited:.0f} s of waiting",
+                    hint=hint,
                 )
+            policy.notify(
+                f"{remote}: {cause}, retrying in {_duration(delay)} (attempt {attempt + 1} of {last}){advice}"
+            )
             policy.clock.sleep(delay)
             waited += delay
 
     def close(self) -> None:
         self.inner.close()
+
+
+class EnvProxyTransport(httpx.BaseTransport):
+    """Direct connections, or through the proxy of ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``
+    except for hosts in ``NO_PROXY`` (httpx ignores these variables once a transport is given)."""
+
+    def __init__(self, *, verify: bool = True) -> None:
+        self.direct = httpx.HTTPTransport(verify=verify, retries=0)
+        found = urllib.request.getproxies_environment()
+        self.proxies: dict[str, httpx.HTTPTransport] = {}
+        for scheme in ("http", "https"):
+            url = found.get(scheme) or found.get("all")
+            if url:
+                self.proxies[scheme] = httpx.HTTPTransport(verify=verify, retries=0, proxy=url)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = self.proxies.get(request.url.scheme)
+        if proxy is None or urllib.request.proxy_bypass(request.url.host):
+            return self.direct.handle_request(request)
+        return proxy.handle_request(request)
+
+    def close(self) -> None:
+        for transport in (self.direct, *self.proxies.values()):
+            transport.close()
 
 
 def make_client(
@@ -178,13 +334,18 @@ def make_client(
     policy: RetryPolicy | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     verify: bool = True,
+    unreachable: str | None = None,
 ) -> httpx.Client:
-    """An httpx client with our timeouts and retry policy around ``transport``."""
-    inner = transport or httpx.HTTPTransport(verify=verify, retries=0)
+    """An httpx client with our timeouts and retry policy around ``transport``.
+
+    ``unreachable`` says what the user should check when the host cannot be resolved or
+    refuses connections (e.g. ``GITHUB_API_URL``); a generic hint otherwise.
+    """
+    inner = transport or EnvProxyTransport(verify=verify)
     return httpx.Client(
         base_url=base_url,
         headers=headers,
-        transport=RetryingTransport(inner, policy),
+        transport=RetryingTransport(inner, policy, unreachable=unreachable),
         timeout=timeout,
         follow_redirects=True,
     )

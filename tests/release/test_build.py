@@ -71,7 +71,7 @@ def test_frontend_sbom_from_the_lockfile(built) -> None:  # type: ignore[no-unty
     doc = json.loads((assets / "frontend-sbom.json").read_text())
     purls = sorted(c["purl"] for c in doc["components"])
     assert purls == ["pkg:npm/%40scope/ui@2.0.0", "pkg:npm/nested@0.1.0", "pkg:npm/pkg-0@1.0.0",
-                     "pkg:npm/pkg-1@1.0.1", "pkg:npm/pkg-2@1.0.2"]  # fmt: skip
+                     "pkg:npm/pkg-1@1.0.1", "pkg:npm/pkg-2@1.0.2", "pkg:npm/vitest@3.0.0"]  # fmt: skip
     ui = next(c for c in doc["components"] if c["name"] == "ui")
     assert ui["group"] == "@scope"
     assert ui["hashes"][0]["alg"] == "SHA-512" and ui["hashes"][0]["content"] == hashlib.sha512(b"ui").hexdigest()

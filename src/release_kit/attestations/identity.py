@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from release_kit.errors import InputError
+
 FULCIO = "1.3.6.1.4.1.57264.1."
 ISSUER_V1, ISSUER_V2 = FULCIO + "1", FULCIO + "8"
 SIGNER_URI, RUNNER, SOURCE_REPO_URI, SOURCE_REF = (FULCIO + n for n in ("9", "11", "12", "14"))
@@ -50,6 +52,39 @@ def identity_of(cert: x509.Certificate) -> Identity:
     )
 
 
+def check_source_ref(value: str | None) -> None:
+    """``--source-ref`` is a full ref (``refs/...``) or ``any``."""
+    if value is None or value == "any":
+        return
+    if not value.startswith("refs/") or len(value) <= len("refs/") or any(c.isspace() for c in value):
+        bare = value.strip().strip("/") or "v1.4.0"
+        raise InputError(
+            f"--source-ref {value!r}: expected a full ref or 'any'",
+            hint=f"for a tag write refs/tags/{bare}, for a branch refs/heads/{bare}",
+        )
+
+
+def check_signer_workflow(value: str | None) -> None:
+    """``--signer-workflow`` is ``[HOST/]OWNER/REPO/PATH`` with PATH the workflow file."""
+    if value is None:
+        return
+    expected = "expected [HOST/]OWNER/REPO/PATH, e.g. octo-org/app/.github/workflows/release.yml"
+    if "://" in value:
+        raise InputError(f"--signer-workflow {value!r}: {expected}", hint="leave out the https:// scheme")
+    if "@" in value:
+        raise InputError(
+            f"--signer-workflow {value!r}: {expected}", hint="leave out @REF; the ref is checked by --source-ref"
+        )
+    parts = [p for p in value.strip("/").split("/") if p]
+    if parts and "." in parts[0] and len(parts) >= 4:  # a host was given
+        parts = parts[1:]
+    if len(parts) < 3 or not parts[-1].endswith((".yml", ".yaml")):
+        raise InputError(
+            f"--signer-workflow {value!r}: {expected}",
+            hint="name the workflow file, not only the repository",
+        )
+
+
 @dataclass(frozen=True)
 class IdentityPolicy:
     repository: str  # OWNER/REPO whose release this is
@@ -70,7 +105,12 @@ class IdentityPolicy:
         oidc_issuer: str | None,
         allow_self_hosted: bool,
     ) -> IdentityPolicy:
-        """The policy the CLI options describe: source ref ``refs/tags/<tag>`` unless given (``any`` skips it)."""
+        """The policy the CLI options describe: source ref ``refs/tags/<tag>`` unless given (``any`` skips it).
+
+        Both options are checked here, before anything is fetched: a malformed one would
+        otherwise fail every attestation with a reason that hides the typo."""
+        check_source_ref(source_ref)
+        check_signer_workflow(signer_workflow)
         return cls(
             repository=repository,
             server=os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),

@@ -20,13 +20,17 @@ from release_kit.reporting import emit, write_report
 POLL_INTERVAL = 15.0
 
 
-def load_policy(path: Path | None) -> GatesPolicy:
+BUILT_IN = "built-in runbook policy"
+
+
+def load_policy(path: Path | None) -> tuple[GatesPolicy, str]:
+    """The policy to judge, and where it came from (shown in the output, report and summary)."""
     loaded = config.load(path)
     if loaded is not None and loaded.gates is not None:
-        return loaded.gates
+        return loaded.gates, str(path or config.DEFAULT_PATH)
     if path is not None:
         raise InputError(f"--config {path}: has no gates: section")
-    return runbook_policy()
+    return runbook_policy(), BUILT_IN
 
 
 def run(
@@ -44,7 +48,7 @@ def run(
     ref = ref or os.environ.get("GITHUB_SHA") or ""
     if not ref:
         raise InputError("--ref is required: expected a tag, branch or commit SHA (or set GITHUB_SHA)")
-    policy = load_policy(config_path)
+    policy, source = load_policy(config_path)
     clock = clock or SystemClock()
     gh = client or GitHubClient()
     fetcher = EvidenceFetcher(gh, name)
@@ -67,6 +71,7 @@ def run(
         repository=name.full_name,
         ref=ref,
         sha=evidence.sha,
+        policy=source,
         passed=all(r.verdict is Verdict.PASS for r in results),
         gates=results,
         requests=gh.requests,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ CONCLUSION_REASONS = {
     "stale": "was marked stale by GitHub",
     "startup_failure": "failed to start (startup_failure: check the workflow file)",
 }
+MAX_LISTED = 12  # workflow names listed for a missing gate, the closest first
 RULE_SEVERITY = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW}
 
 
@@ -52,7 +54,8 @@ def find_workflow(workflows: Sequence[Workflow], ref: str) -> Workflow | Finding
     matches = [w for w in workflows if (w.path == ref if by_path else w.name == ref)]
     if not matches:
         kind = "file" if by_path else "named"
-        return Finding(Verdict.MISSING, f"no workflow {kind} {ref!r} in the repository")
+        known = [w.path if by_path else w.name for w in workflows]
+        return Finding(Verdict.MISSING, f"no workflow {kind} {ref!r}; {_listing(ref, known)}")
     if len(matches) > 1:
         paths = ", ".join(w.path for w in matches)
         return Finding(
@@ -61,6 +64,27 @@ def find_workflow(workflows: Sequence[Workflow], ref: str) -> Workflow | Finding
             fix="name the gate's workflow by its file path instead",
         )
     return matches[0]
+
+
+def closest_first(wanted: str, names: Sequence[str]) -> list[str]:
+    """``names`` without repeats, the most similar to ``wanted`` first (ignoring case): names that
+    contain it or are part of it, then by difflib's similarity."""
+    key = wanted.lower()
+
+    def distance(name: str) -> tuple[bool, float]:
+        low = name.lower()
+        return (not (low in key or key in low), -difflib.SequenceMatcher(None, key, low).ratio())
+
+    return sorted(sorted(set(names)), key=distance)
+
+
+def _listing(wanted: str, names: Sequence[str]) -> str:
+    if not names:
+        return "this repository has no workflows"
+    ordered = closest_first(wanted, names)
+    shown = ", ".join(repr(n) for n in ordered[:MAX_LISTED])
+    more = f" and {len(ordered) - MAX_LISTED} more" if len(ordered) > MAX_LISTED else ""
+    return f"this repository has: {shown}{more}"
 
 
 def judge_run(runs: Sequence[WorkflowRun], accept: Sequence[str], where: str) -> Finding:

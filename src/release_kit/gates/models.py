@@ -172,6 +172,10 @@ class GatesReport(BaseModel):
     repository: str
     ref: str
     sha: str
+    policy: str = Field(
+        description="Where the judged policy came from: the --config path, .github/release-kit.yml "
+        "or 'built-in runbook policy'."
+    )
     passed: bool
     gates: list[GateResult]
     requests: int = Field(description="GitHub API requests made for this check.")

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from release_kit.durations import parse_seconds
+
 DEFAULT_EVENTS = ("push", "workflow_dispatch", "schedule")
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def _parse_duration(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION_RE.match(value)
-        if not match:
-            raise ValueError("expected a duration such as 7d, 12h, 30m or a number of seconds")
-        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    if isinstance(value, str | int | float):  # the same forms as --wait: 90s, 15m, 7d, seconds
+        return timedelta(seconds=parse_seconds(value))
     return value
 
 

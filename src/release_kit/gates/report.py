@@ -23,7 +23,7 @@ def headline(report: GatesReport) -> str:
 
 def text(report: GatesReport) -> str:
     rows = [[g.name, g.verdict.value.upper(), g.reason + (f" [fix: {g.fix}]" if g.fix else "")] for g in report.gates]
-    return headline(report) + "\n\n" + table(["GATE", "VERDICT", "REASON"], rows)
+    return f"{headline(report)}\npolicy: {report.policy}\n\n" + table(["GATE", "VERDICT", "REASON"], rows)
 
 
 def markdown(report: GatesReport) -> str:
@@ -31,6 +31,8 @@ def markdown(report: GatesReport) -> str:
         "### release-kit verify-gates",
         "",
         f"**{md_escape(headline(report))}**",
+        "",
+        f"Policy: {md_escape(report.policy)}",
         "",
         "| Gate | Verdict | Reason | Evidence |",
         "| --- | --- | --- | --- |",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import httpx
 
 from release_kit import __version__, gha
 from release_kit.errors import ExitCode, InputError, RemoteError
-from release_kit.http import RetryPolicy, make_client
+from release_kit.http import ANONYMOUS_HINT, RetryPolicy, make_client, rate_limit_note
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -108,7 +109,10 @@ class GitHubClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.authenticated = bool(token)
-        self._http = make_client(base_url=self.api_url, headers=headers, transport=transport, policy=policy)
+        unreachable = f"check GITHUB_API_URL ({self.api_url}) and the network"
+        self._http = make_client(
+            base_url=self.api_url, headers=headers, transport=transport, policy=policy, unreachable=unreachable
+        )
         # pre-signed storage URLs (attestation bundles) get no token, through the same transport and policy
         self._anonymous = make_client(headers={"User-Agent": headers["User-Agent"]}, transport=transport, policy=policy)
         self._etags: dict[str, tuple[str, Json, str | None]] = {}
@@ -190,6 +194,10 @@ class GitHubClient:
             err = GitHubForbidden(status, method, shown, message)
         else:
             err = GitHubError(status, method, shown, message)
+        note = rate_limit_note(response, time.time())
+        if note is not None:  # GitHub's message stays; when the limit resets, and how to get more
+            err.message = f"{err.message} ({note})"
+            err.hint = ANONYMOUS_HINT if not self.authenticated else None
         try:
             body = response.json()
         except ValueError:

@@ -15,7 +15,8 @@ from release_kit.attestations.models import Status
 from release_kit.attestations.verify import CYCLONEDX, SLSA_PROVENANCE_V1, check_bundle
 from release_kit.errors import ExitCode, InputError
 from release_kit.github.client import GitHubClient, GitHubError, parse_repo
-from release_kit.reporting import emit, md_escape, table, write_report
+from release_kit.reporting import emit, write_report
+from release_kit.verify_release import report as render
 from release_kit.verify_release import sources
 from release_kit.verify_release.models import AssetResult, VerifyReport
 
@@ -172,22 +173,9 @@ def _download_json(gh: GitHubClient, base: str, asset: dict[str, Any]) -> Any:
 def publish(report: VerifyReport, report_path: Path | None, fmt: str) -> ExitCode:
     if report_path is not None:
         write_report(report, report_path)
-    rows = [[a.name, a.status.value, "; ".join(a.reasons) or "-"] for a in report.assets]
-    verdict = "verified" if report.passed else "NOT verified"
-    emit(report, f"{report.repository} {report.tag}: {verdict}\n\n" + table(["ASSET", "STATUS", "REASONS"], rows), fmt)
-    lines = [
-        f"### release-kit verify-release: {report.tag} {verdict}",
-        "",
-        "| Asset | Status | Reasons |",
-        "| --- | --- | --- |",
-    ]
-    lines += [
-        f"| `{md_escape(a.name)}` | {a.status.value} | {md_escape('; '.join(a.reasons)) or '—'} |"
-        for a in report.assets
-    ]
-    gha.add_summary("\n".join(lines) + "\n")
-    for asset in report.assets if gha.in_actions() else []:
-        if not asset.verified and not (asset.status is Status.UNEXPECTED and report.passed):
-            gha.error("; ".join(asset.reasons) or asset.status.value, title=f"{asset.name}: {asset.status.value}")
+    emit(report, render.text(report), fmt)
+    gha.add_summary(render.markdown(report))
+    for title, message in render.failures(report) if gha.in_actions() else []:
+        gha.error(message, title=title)
     gha.set_outputs({"passed": "true" if report.passed else "false"})
     return ExitCode.OK if report.passed else ExitCode.NOT_OK
