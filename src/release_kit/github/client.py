@@ -358,7 +358,7 @@ def read_capped(response: httpx.Response, limit: int, *, what: str) -> bytes:
         raise DownloadTooLarge(what, limit)
     chunks: list[bytes] = []
     size = 0
-    for piece in response.iter_bytes(64 * 1024):
+    for piece in response.iter_bytes():  # as received: at most one network read past the cap
         size += len(piece)
         if size > limit:
             raise DownloadTooLarge(what, limit)
