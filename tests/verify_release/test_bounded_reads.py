@@ -55,6 +55,24 @@ def test_a_bundle_url_that_is_not_snappy_is_an_unverifiable_row(tmp_path: Path, 
     assert attestation["reasons"][0].startswith("bundle_url:")
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://attestations.blob.example.test/expired.json.sn", "answered 404"),
+        ("file:///etc/passwd", "not http(s)"),
+        ("ftp://attestations.blob.example.test/x", "not http(s)"),
+    ],
+)
+def test_a_bundle_url_that_cannot_be_fetched_is_an_unverifiable_row(tmp_path: Path, url: str, reason: str) -> None:
+    fake = release_with_blob(b"")
+    (entries,) = fake.attestations.values()
+    entries[0]["bundle_url"] = url
+    code, report = verify(fake, tmp_path)
+    row = only_row(report)
+    assert code == 1 and row["status"] == "unverifiable"
+    assert reason in row["attestations"][0]["reasons"][0]  # type: ignore[index]
+
+
 def test_snappy_that_is_not_a_bundle_is_unverifiable(tmp_path: Path) -> None:
     code, report = verify(release_with_blob(bytes(cramjam.snappy.compress_raw(b"<html>oops</html>"))), tmp_path)
     assert code == 1 and only_row(report)["status"] == "unverifiable"

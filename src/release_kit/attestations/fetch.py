@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from release_kit.errors import RemoteError
 from release_kit.github.client import DownloadTooLarge, GitHubClient, GitHubError, download_limit, format_size
 
 BUNDLE_LIMIT_VARIABLE = "RELEASE_KIT_MAX_BUNDLE_MIB"
@@ -62,7 +63,7 @@ def api_bundles(gh: GitHubClient, base: str, sha256: str) -> Iterator[Fetched]:
         elif isinstance(item.get("bundle_url"), str):
             try:
                 raw = gh.get_without_token(item["bundle_url"], limit=limit)  # pre-signed: no token
-            except DownloadTooLarge as err:
+            except (DownloadTooLarge, RemoteError) as err:  # too large, refused (4xx), not http(s)
                 yield Unreadable(f"bundle_url: {err.message}")
                 continue
             yield _snappy(raw, limit)
