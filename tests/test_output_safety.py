@@ -55,6 +55,7 @@ def hostile_release(actions: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     fake.add_asset(release, "app.whl", b"wheel")
     for name in HOSTILE:
         fake.add_asset(release, name, name.encode())
+    fake.add_asset(release, f"echo-{TOKEN}.txt", b"a remote that repeats the token back")
     with serve(fake) as url:
         monkeypatch.setenv("GITHUB_API_URL", url)
         yield fake
@@ -76,14 +77,16 @@ def test_asset_names_cannot_start_a_workflow_command(
     processed = only_ours(runner.commands(out) + runner.commands(err))
     # one ::error per asset that is not verified, and nothing else: no output set, no mask, no group
     assert {name for name, _ in processed} == {"error"}
-    assert len(processed) == len(HOSTILE) + 1
+    assert len(processed) == len(HOSTILE) + 2
+    written = [(actions / name).read_text() for name in ("output", "summary")]
+    assert TOKEN not in "".join([out.replace(f"::add-mask::{TOKEN}", ""), err, *written])
     assert all(data.startswith(("not expected", "no valid")) for _, data in processed)
     outputs = (actions / "output").read_text()
     assert "passed<<" in outputs and "true" not in outputs
     if fmt == "json":  # the same data, still plain JSON
         report, _ = json.JSONDecoder().raw_decode(out[out.index("\n{") + 1 :])  # between mask and annotations
         names = {a["name"] for a in report["assets"]}
-        assert names == {"app.whl", *HOSTILE}
+        assert names == {"app.whl", "echo-***.txt", *HOSTILE}
     else:
         assert "\x1b" not in out and "::error::after a newline" in out  # shown, inert, on the row's line
 
@@ -93,7 +96,7 @@ def test_asset_names_render_as_text_in_the_step_summary(hostile_release: FakeGit
     html = render((actions / "summary").read_text())
     assert "<img" not in html and "<a " not in html
     rows = html.split("<tr>")[2:]
-    assert len(rows) == len(HOSTILE) + 1 and all(r.count("<td>") == 3 for r in rows)  # no cell split by `|`
+    assert len(rows) == len(HOSTILE) + 2 and all(r.count("<td>") == 3 for r in rows)  # no cell split by `|`
     assert "[Approve](https://evil.example/approve).txt" in html  # the name, as text
     assert "&lt;img src=x onerror=alert(1)&gt;.txt" in html
 
@@ -128,6 +131,16 @@ def test_workflow_names_cannot_steer_verify_gates(
     assert "<img" not in html and "<details" not in html and 'href="https://evil' not in html
     (row,) = html.split("<tr>")[2:]
     assert row.count("<td>") == 4
+
+
+def test_a_remote_that_echoes_the_token_in_an_error_is_redacted(
+    hostile_release: FakeGitHub, actions: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile_release.fail("GET", "/releases/tags/", 422, body={"message": f"bad credentials {TOKEN}\n::error::x"})
+    assert run_cli(["verify-release", "--repo", "octo-org/app", "--tag", "v1.0.0", "--report", "r.json"]) == 2
+    out, err = capsys.readouterr()
+    assert "bad credentials ***" in out and TOKEN not in out.replace(f"::add-mask::{TOKEN}", "") + err
+    assert [n for n, _ in only_ours(runner.commands(out + err))] == ["error"]
 
 
 @pytest.mark.parametrize(
