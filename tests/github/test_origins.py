@@ -173,3 +173,14 @@ def test_a_token_with_inner_whitespace_or_control_characters_is_exit_2(
     assert origins.fake.requests == []  # refused before anything was sent, never retried as a network fault
     with pytest.raises(InputError):
         GitHubClient(token=raw, api_url=origins.api)
+
+
+def test_hostile_storage_answers_end_in_one_clear_error(origins: Origins) -> None:
+    loop = origins.other.answer("/loop", b"", status=302, headers={"location": f"{origins.other.url}/loop"})
+    huge_error = origins.other.answer("/denied", b"x" * 3_000_000, status=403)
+    with origins.client() as gh:
+        with pytest.raises(RemoteError, match="redirected in circles"):
+            gh.get_without_token(loop, limit=1024)
+        with pytest.raises(RemoteError, match="answered 403 to GET /denied"):
+            gh.get_without_token(huge_error, limit=1024)
+    assert not origins.other.saw(TOKEN)

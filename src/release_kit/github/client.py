@@ -29,6 +29,7 @@ from release_kit.http import RetryPolicy, make_client
 DEFAULT_API_URL = "https://api.github.com"
 GITHUB_COM_UPLOADS = "https://uploads.github.com"  # release asset uploads on github.com (GHES: /api/uploads)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+ERROR_BODY_LIMIT = 64 * 1024
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
 _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -193,11 +194,13 @@ class GitHubClient:
             raise RemoteError(f"GitHub named a download URL that is not http(s): {url[:100]!r}")
         with self._lock:
             self.requests += 1
-        with self._anonymous.stream("GET", url) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise self._error("GET", url, response)
-            return read_capped(response, limit, what=httpx.URL(url).path.rsplit("/", 1)[-1] or url)
+        try:
+            with self._anonymous.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    raise self._bounded_error("GET", url, response)
+                return read_capped(response, limit, what=httpx.URL(url).path.rsplit("/", 1)[-1] or url)
+        except httpx.TooManyRedirects:
+            raise RemoteError(f"GET {httpx.URL(url).path}: redirected in circles") from None
 
     def __enter__(self) -> GitHubClient:
         return self
@@ -245,9 +248,17 @@ class GitHubClient:
             self.requests += 1
         with self._http.stream("GET", url, headers=headers) as response:
             if response.status_code >= 400:
-                response.read()
-                raise self._error("GET", url, response)
+                raise self._bounded_error("GET", url, response)
             yield response
+
+    def _bounded_error(self, method: str, url: str, response: httpx.Response) -> GitHubError:
+        """The error for a streamed answer, reading at most 64 KiB of its body (a download may be huge)."""
+        try:
+            body = read_capped(response, ERROR_BODY_LIMIT, what="the error answer")
+        except DownloadTooLarge:
+            body = b""
+        kept = {"content-type": response.headers.get("content-type", "")}
+        return self._error(method, url, httpx.Response(response.status_code, headers=kept, content=body))
 
     def _error(self, method: str, path: str, response: httpx.Response) -> GitHubError:
         message = _api_message(response)
