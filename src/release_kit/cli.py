@@ -485,6 +485,11 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _print_traceback() -> None:
+    """RELEASE_KIT_DEBUG=1: the traceback, redacted and never read as workflow commands, like all our output."""
+    gha.echo_untrusted(traceback.format_exc(), err=True)
+
+
 def _network_error(exc: BaseException) -> bool:
     httpx = sys.modules.get("httpx")  # only loaded once a command talked to a remote
     return httpx is not None and isinstance(exc, httpx.TransportError)
@@ -516,13 +521,13 @@ def run_cli(argv: list[str] | None = None) -> int:
         return _fail("aborted", 130)
     except ReleaseKitError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         return _fail(exc.one_line(), exc.exit_code)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         if _network_error(exc):  # a final network failure that no retry could cure
             return _fail(_describe_network_error(exc), ExitCode.REMOTE)
         return _fail(

@@ -15,6 +15,9 @@ from release_kit.errors import ConfigError
 from release_kit.gates.policy import GatesPolicy
 
 DEFAULT_PATH = Path(".github/release-kit.yml")
+MAX_BYTES = 1024 * 1024  # the file is refused above this size, before it is read
+MAX_DEPTH = 64  # nesting levels; the schema needs five
+MAX_NODES = 100_000  # values once aliases are expanded
 
 
 class ReservedSection(BaseModel):
@@ -117,15 +120,66 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{path}: {message}{got}"
 
 
-def parse(text: str, source: str) -> Config:
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with bounded nesting: a deep document is refused at the line it gets
+    too deep, before the parser's recursion can overflow."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _TooDeep(mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes the document has once aliases are expanded (shared nodes are counted once each time used)."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 1  # a cycle counts once (the safe loader builds it as a self-reference)
+        if isinstance(node, yaml.MappingNode):
+            memo[key] += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            memo[key] += sum(_expanded_size(v, memo) for v in node.value)
+    return memo[key]
+
+
+def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """One parse: the node tree (for line numbers) and the data constructed from it."""
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_NODES:
+            raise ConfigError(f"{source}: its aliases expand to more than {MAX_NODES} values: refusing to load it")
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: not valid YAML ({problem})") from None
+    except _TooDeep as exc:
+        raise ConfigError(f"{source}:{exc.line}: nested deeper than {MAX_DEPTH} levels") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to read") from None
+    finally:
+        loader.dispose()
+    return node, data
+
+
+def parse(text: str, source: str) -> Config:
+    node, data = _compose(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -150,9 +204,17 @@ def load(path: Path | None) -> Config | None:
             return None
         path = DEFAULT_PATH
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # never more: a larger file is refused unread
+        if len(raw) > MAX_BYTES:
+            raise ConfigError(
+                f"--config {path}: larger than {MAX_BYTES // 1024 // 1024} MiB; a configuration is far smaller"
+            )
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"--config {path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config {path}: is a folder, expected a YAML file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--config {path}: cannot read it ({exc})") from None
     return parse(text, str(path))

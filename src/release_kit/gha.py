@@ -4,11 +4,18 @@ Outputs, step summary, masks, annotations and log groups. Outside Actions
 (``GITHUB_ACTIONS`` is not ``true``) the same calls print plain text.
 Every line that leaves the process goes through :func:`redact`, so a value
 passed to :func:`mask` never appears in our output, in or out of Actions.
+
+Text built from remote data (asset and workflow names, registry messages, gate reasons)
+is printed with :func:`echo_untrusted`, never written raw: the runner reads any line that
+starts with ``::`` (after leading whitespace) or holds ``##[`` anywhere as a workflow
+command, so in Actions such text goes out between ``::stop-commands::`` and its random
+resume token, and JSON is printed with :func:`json_safe`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 import threading
@@ -19,6 +26,7 @@ from typing import TextIO
 
 from release_kit.errors import InputError
 
+_RUNNER_LINES = re.compile(r"\r\n|\r|\n")
 SUMMARY_LIMIT = 1024 * 1024  # the runner rejects a step summary over 1 MiB
 _SUMMARY_TRUNCATED = "\n\n_(summary truncated: the runner accepts at most 1 MiB)_\n"
 INPUT_PREFIX = "RK_"
@@ -49,14 +57,15 @@ def mask(value: str | None, *, stream: TextIO | None = None) -> None:
     """Register a secret: mask it in the runner log and redact it from everything we print."""
     if not value:
         return
-    lines = [line for line in value.splitlines() if line.strip()]
+    # the runner masks its log line by line, splitting lines where it reads them: at CR and LF
+    lines = [line for line in _RUNNER_LINES.split(value) if line.strip()]
     with _lock:
         new = [v for v in [value, *lines] if len(v) >= 4 and v not in _secrets]
         _secrets.update(new)
     if in_actions() and new:
         out = stream or sys.stdout
         for line in lines:
-            out.write(f"::add-mask::{line}\n")
+            out.write(f"::add-mask::{_escape_data(line)}\n")  # the runner unescapes %25 back to %
         out.flush()
 
 
@@ -77,12 +86,46 @@ def forget_secrets() -> None:
 # -- log lines -----------------------------------------------------------------
 
 
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str, *, keep: str = "") -> str:
+    """Control characters (newlines, terminal escapes) shown as ``\\xNN``, except those in ``keep``."""
+    return CONTROL.sub(lambda m: m.group() if m.group() in keep else f"\\x{ord(m.group()):02x}", text)
+
+
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def json_safe(text: str) -> str:
+    """JSON the runner cannot read a command from, meaning the same data.
+
+    Lines of JSON never start with ``::``; ``##[`` (a command anywhere in a line) can only sit
+    inside a string, where ``\\u0023`` is the same ``#``.
+    """
+    return text.replace("##[", "#\\u0023[")
+
+
+def echo_untrusted(text: str, *, err: bool = False, stream: TextIO | None = None) -> None:
+    """Print text that holds remote data: redacted, and in Actions never read as a workflow command.
+
+    In Actions the block is wrapped in ``::stop-commands::<token>`` ... ``::<token>::`` with a fresh
+    random token (GitHub's way to print untrusted text): nothing inside, however it starts, is
+    processed, and the remote cannot know the token to resume early.
+    """
+    out = stream or (sys.stderr if err else sys.stdout)
+    text = redact(text).rstrip("\n")
+    if in_actions():
+        token = secrets.token_hex(16)
+        text = f"::stop-commands::{token}\n{text}\n::{token}::"
+    out.write(text + "\n")
+    out.flush()
 
 
 def annotate(
@@ -97,7 +140,8 @@ def annotate(
     """``::error``/``::warning``/``::notice`` in Actions; ``level: title: message`` elsewhere."""
     if level not in ("error", "warning", "notice"):
         raise ValueError(level)
-    message = redact(message)
+    message = printable(redact(message), keep="\n")
+    title = printable(redact(title)) if title else None
     if in_actions():
         props = []
         if file:
@@ -105,7 +149,7 @@ def annotate(
         if line is not None:
             props.append(f"line={line}")
         if title:
-            props.append(f"title={_escape_property(redact(title))}")
+            props.append(f"title={_escape_property(title)}")
         head = f"::{level} {','.join(props)}" if props else f"::{level}"
         (stream or sys.stdout).write(f"{head}::{_escape_data(message)}\n")
     else:
@@ -122,13 +166,13 @@ def error(message: str, **kwargs: object) -> None:
 def group(title: str, *, stream: TextIO | None = None) -> Iterator[None]:
     out = stream or (sys.stdout if in_actions() else sys.stderr)
     if in_actions():
-        out.write(f"::group::{redact(title)}\n")
+        out.write(f"::group::{_escape_data(redact(title))}\n")
         try:
             yield
         finally:
             out.write("::endgroup::\n")
     else:
-        out.write(f"== {redact(title)}\n")
+        out.write(f"== {' '.join(redact(title).split())}\n")
         yield
 
 

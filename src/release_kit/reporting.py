@@ -1,8 +1,15 @@
-"""Where a verdict goes: the JSON report file, stdout as text or JSON."""
+"""Where a verdict goes: the JSON report file, stdout as text or JSON.
+
+Every string in a verdict may come from a remote (asset, workflow and check names, registry
+messages, reasons quoting them), so this layer renders them inert: stdout through
+:func:`gha.echo_untrusted`, table cells without control characters, markdown cells with
+Markdown and HTML escaped and links only to http(s) URLs.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +28,7 @@ class JsonReport(Protocol):
 
 def write_report(report: JsonReport, path: Path) -> None:
     """Write the JSON report atomically: a reader never sees half a file."""
-    text = gha.redact(report.model_dump_json(indent=2)) + "\n"
+    text = gha.json_safe(gha.redact(report.model_dump_json(indent=2))) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -33,19 +40,47 @@ def write_report(report: JsonReport, path: Path) -> None:
 
 
 def emit(report: JsonReport, text: str, fmt: str) -> None:
+    """stdout: the JSON report (the same data, no workflow command inside) or the text."""
     if fmt == "json":
-        click.echo(gha.redact(report.model_dump_json(indent=2)))
+        click.echo(gha.json_safe(gha.redact(report.model_dump_json(indent=2))))
     else:
-        click.echo(gha.redact(text))
+        gha.echo_untrusted(text)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """A plain-text table with columns padded to their widest cell."""
+    """A plain-text table with columns padded to their widest cell; every cell is one line."""
+    rows = [[gha.printable(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
 
 
+_MD_SPECIAL = re.compile(r"[\\`\[\]|<>]")
+_MD_ENTITIES = {"<": "&lt;", ">": "&gt;"}
+
+
 def md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for a markdown table cell that renders as itself: no HTML, link, image, code or column break.
+
+    ``<`` and ``>`` become entities; backticks, brackets, pipes and backslashes are backslash-escaped
+    (emphasis is left alone: it cannot hide or link anything); newlines and other control
+    characters become spaces.
+    """
+    text = gha.CONTROL.sub(" ", text)
+    return _MD_SPECIAL.sub(lambda m: _MD_ENTITIES.get(m.group(), "\\" + m.group()), text)
+
+
+def md_code(text: str) -> str:
+    """A code span for a markdown table cell that holds ``text`` verbatim, whatever backticks it has."""
+    text = gha.CONTROL.sub(" ", text).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_link(label: str, url: str | None) -> str:
+    """``[label](url)`` for an http(s) URL with nothing that could end it early; else the escaped label alone."""
+    if not url or not re.fullmatch(r"https?://[^\s<>()\[\]`\\|\"']+", url):
+        return md_escape(label) if url else "—"
+    return f"[{md_escape(label)}]({url})"

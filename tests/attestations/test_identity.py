@@ -90,3 +90,36 @@ def test_options_relax_or_pin_rules() -> None:
 def test_long_claims_use_der_long_form_lengths() -> None:
     long_ref = "refs/tags/" + "v" * 200
     assert identity_of(cert(**{**GOOD, "ref": long_ref})).source_ref == long_ref
+
+
+@pytest.mark.parametrize(
+    ("signer", "passes"),
+    [
+        ("https://GitHub.com/ORG/Shared/.github/workflows/attest.yml@v1", True),  # host, owner, repo: any case
+        ("https://github.com/org/shared/.github/workflows/Attest.yml@v1", False),  # the path is case-sensitive
+        ("https://github.com/org/shared/.GitHub/workflows/attest.yml@v1", False),
+        ("https://github.com/org/shared/.github/workflows/attest.yml.evil.yml@v1", False),
+        ("https://github.com/org/shared-evil/.github/workflows/attest.yml@v1", False),
+        ("https://github.com/org/shared/.github/workflows/attest.yml", False),  # no @ref
+    ],
+)
+def test_the_pinned_signer_path_is_compared_case_sensitively(signer: str, passes: bool) -> None:
+    pinned = IdentityPolicy(
+        repository="octo-org/app", source_ref=None, signer_workflow="github.com/org/shared/.github/workflows/attest.yml"
+    )
+    failures = pinned.failures(identity_of(cert(**{**GOOD, "signer": signer})))
+    assert failures == [] if passes else failures[0].startswith("signer workflow")
+
+
+@pytest.mark.parametrize(
+    ("signer", "passes"),
+    [
+        ("https://github.com/Octo-Org/APP/.github/workflows/release.yml@refs/tags/v1.4.0", True),
+        ("https://github.com/octo-org/app-fork/.github/workflows/release.yml@refs/tags/v1.4.0", False),
+        ("https://github.com/octo-org/app", False),
+        ("https://github.com/octo-org/app/", False),
+    ],
+)
+def test_any_workflow_of_the_repository_matches_the_repository_exactly(signer: str, passes: bool) -> None:
+    failures = POLICY.failures(identity_of(cert(**{**GOOD, "signer": signer})))
+    assert failures == [] if passes else failures[0].startswith("signer workflow")

@@ -140,8 +140,24 @@ class IdentityPolicy:
         if self.source_ref is not None and identity.source_ref != self.source_ref:
             out.append(f"source ref is {identity.source_ref!r}, expected {self.source_ref!r}")
         prefix = self.signer_prefix()
-        if not (identity.signer_uri or "").lower().startswith(prefix.lower()):
+        if not _signer_matches(identity.signer_uri or "", prefix):
             out.append(f"signer workflow is {identity.signer_uri!r}, expected one starting {prefix!r}")
         if identity.runner != "github-hosted" and not self.allow_self_hosted:
             out.append(f"runner is {identity.runner!r}, expected 'github-hosted' (or allow self-hosted runners)")
         return out
+
+
+def _split_signer(uri: str) -> tuple[str, str]:
+    """``scheme://host/owner/repo`` and the rest (``/path@ref``) of a workflow URI."""
+    scheme, sep, rest = uri.partition("://")
+    parts = rest.split("/", 3)
+    if not sep or len(parts) < 3:
+        return uri, ""
+    return f"{scheme}://{'/'.join(parts[:3])}", ("/" + parts[3]) if len(parts) == 4 else ""
+
+
+def _signer_matches(uri: str, prefix: str) -> bool:
+    """Host, owner and repository ignore case, as GitHub does; the workflow path and ref do not."""
+    uri_repo, uri_rest = _split_signer(uri)
+    want_repo, want_rest = _split_signer(prefix)
+    return uri_repo.lower() == want_repo.lower() and uri_rest.startswith(want_rest) and len(uri_rest) > 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from release_kit.attestations.fetch import Fetched, Unreadable
 from release_kit.attestations.identity import IdentityPolicy, identity_of
 from release_kit.errors import MissingExtra
 
@@ -66,7 +67,9 @@ def subject_matches(statement: dict[str, Any], digests: dict[str, str]) -> bool:
     return False
 
 
-def check_bundle(raw: bytes, policy: IdentityPolicy, digests: dict[str, str]) -> BundleCheck:
+def check_bundle(raw: Fetched, policy: IdentityPolicy, digests: dict[str, str]) -> BundleCheck:
+    if isinstance(raw, Unreadable):
+        return BundleCheck(UNVERIFIABLE, reasons=[raw.reason])
     from sigstore.errors import VerificationError
     from sigstore.models import Bundle, InvalidBundle
 

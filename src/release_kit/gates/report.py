@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from release_kit.gates.models import GatesReport, Verdict
-from release_kit.reporting import md_escape, table
+from release_kit.reporting import md_escape, md_link, table
 
 ICONS = {
     Verdict.PASS: "✅",
@@ -38,7 +38,7 @@ def markdown(report: GatesReport) -> str:
         "| --- | --- | --- | --- |",
     ]
     for g in report.gates:
-        link = f"[link]({g.url})" if g.url else "—"
+        link = md_link("link", g.url)
         reason = g.reason + (f" — fix: {g.fix}" if g.fix else "")
         lines.append(f"| {md_escape(g.name)} | {ICONS[g.verdict]} {g.verdict.value} | {md_escape(reason)} | {link} |")
     return "\n".join(lines) + "\n"

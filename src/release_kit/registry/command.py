@@ -25,7 +25,7 @@ from release_kit.registry.reference import (
     repository_name,
     tags_from_ref,
 )
-from release_kit.reporting import emit, md_escape, table, write_report
+from release_kit.reporting import emit, md_code, table, write_report
 
 
 @dataclass(frozen=True)
@@ -226,5 +226,5 @@ def markdown(report: PushReport) -> str:
     for r in report.images:
         tags = ", ".join(f"`{t}`" for t in r.tags)
         counts = f"{r.blobs.uploaded} / {r.blobs.mounted} / {r.blobs.skipped}"
-        lines.append(f"| `{md_escape(r.repository)}` | `{r.digest}` | {tags} | {counts} |")
+        lines.append(f"| {md_code(r.repository)} | `{r.digest}` | {tags} | {counts} |")
     return "\n".join(lines) + "\n"

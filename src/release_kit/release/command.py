@@ -9,7 +9,7 @@ from release_kit import gha
 from release_kit.errors import ExitCode
 from release_kit.release.models import ReleasePlan, Role
 from release_kit.release.transaction import ReleaseReport
-from release_kit.reporting import emit, md_escape, table, write_report
+from release_kit.reporting import emit, md_code, md_link, table, write_report
 
 
 def text(result: ReleasePlan) -> str:
@@ -22,7 +22,7 @@ def text(result: ReleasePlan) -> str:
 
 def markdown(result: ReleasePlan) -> str:
     lines = [f"### release-kit: {result.tag}", "", "| Asset | Role | Bytes | sha256 |", "| --- | --- | --- | --- |"]
-    lines += [f"| `{md_escape(a.name)}` | {a.role.value} | {a.size} | `{a.sha256}` |" for a in result.assets]
+    lines += [f"| {md_code(a.name)} | {a.role.value} | {a.size} | `{a.sha256}` |" for a in result.assets]
     return "\n".join(lines) + "\n"
 
 
@@ -53,13 +53,13 @@ def publish_release(result: ReleaseReport, report_path: Path | None, fmt: str) -
         f"{result.tag}: {state} release {result.release_url}\n\n" + table(["ASSET", "DONE", "BYTES", "SHA256"], rows),
         fmt,
     )
-    lines = [f"### release-kit: {result.tag} ({state})", "", f"[{result.release_url}]({result.release_url})", "",
+    lines = [f"### release-kit: {result.tag} ({state})", "", md_link(result.release_url or "", result.release_url), "",
              "| Asset | Done | sha256 | Attestations |", "| --- | --- | --- | --- |"]  # fmt: skip
     attest = f"https://github.com/{result.repository}/attestations"
     for a in result.assets:
         verdict = result.attestations.get(a.name)
         cell = f"[{verdict}]({attest})" if verdict else "—"
-        lines.append(f"| `{md_escape(a.name)}` | {a.action} | `{a.sha256}` | {cell} |")
+        lines.append(f"| {md_code(a.name)} | {a.action} | `{a.sha256}` | {cell} |")
     gha.add_summary("\n".join(lines) + "\n")
     gha.set_outputs(
         {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import os
 from pathlib import Path
-from typing import Any
 
 from release_kit import config, gha
 from release_kit.attestations import fetch
@@ -13,8 +12,8 @@ from release_kit.attestations.identity import IdentityPolicy
 from release_kit.attestations.judge import SBOM_SUFFIX, judge_asset, sbom_for
 from release_kit.attestations.models import Status
 from release_kit.attestations.verify import CYCLONEDX, SLSA_PROVENANCE_V1, check_bundle
-from release_kit.errors import ExitCode, InputError
-from release_kit.github.client import GitHubClient, GitHubError, parse_repo
+from release_kit.errors import ConfigError, ExitCode, InputError
+from release_kit.github.client import DownloadTooLarge, GitHubClient, GitHubError, parse_repo
 from release_kit.reporting import emit, write_report
 from release_kit.verify_release import report as render
 from release_kit.verify_release import sources
@@ -33,11 +32,19 @@ ALWAYS_ACCEPTED = {"SHA256SUMS"}  # release-kit's release adds it; when present 
 
 
 def expected_patterns(expect: list[str], config_path: Path | None) -> list[str]:
+    """The asset patterns to verify; a list that ends up empty is refused (it would check nothing)."""
     if expect:
-        return [p for value in expect for p in value.split()]
+        patterns = [p for value in expect for p in value.split()]
+        if not patterns:
+            raise InputError("--expect is empty: expected at least one asset pattern, e.g. 'app-*.whl'")
+        return patterns
     loaded = config.load(config_path)
-    if loaded is not None and loaded.release is not None and loaded.release.expect:
-        return list(loaded.release.expect)
+    if loaded is not None and loaded.release is not None and loaded.release.expect is not None:
+        patterns = [p.strip() for p in loaded.release.expect if p.strip()]
+        if not patterns:
+            where = config_path or config.DEFAULT_PATH
+            raise ConfigError(f"{where}: release.expect is empty: list at least one asset pattern, or remove it")
+        return patterns
     return list(RUNBOOK_ASSETS)
 
 
@@ -124,18 +131,24 @@ def _verify(
                 reasons=[reason],
             )
         )
-    contents: dict[str, Any] = {}
+    sbom_cap = sources.sbom_limit()
     for asset_name in chosen:
         asset = by_name[asset_name]
         reasons: list[str] = []
         if asset.get("state") != "uploaded":
             reasons.append(f"state is {asset.get('state')!r}, not 'uploaded'")
-        digests = sources.download_digests(gh, base, int(asset["id"]))
+        try:
+            cap = sbom_cap if asset_name.endswith(SBOM_SUFFIX) else None
+            digests = sources.download_digests(gh, base, int(asset["id"]), name=asset_name, limit=cap)
+        except DownloadTooLarge as err:
+            results.append(
+                AssetResult(name=asset_name, state=asset.get("state"), status=Status.UNVERIFIED, verified=False,
+                            reasons=[*reasons, err.message])
+            )  # fmt: skip
+            continue
         local = f"sha256:{digests['sha256']}"
         if asset.get("digest") and asset["digest"] != local:
             reasons.append(f"GitHub's digest {asset['digest']} differs from the downloaded bytes' {local}")
-        if asset_name.endswith(SBOM_SUFFIX):
-            contents[asset_name] = digests
         bundles = (
             fetch.offline_bundles(offline, asset_name)
             if offline is not None
@@ -146,7 +159,11 @@ def _verify(
         sbom_json = None
         if asset_name.endswith(".whl") and sbom_for(asset_name) in by_name:
             required.append(CYCLONEDX)
-            sbom_json = _download_json(gh, base, by_name[sbom_for(asset_name)])
+            sbom = sbom_for(asset_name)
+            try:
+                sbom_json = sources.download_json(gh, base, int(by_name[sbom]["id"]), name=sbom, limit=sbom_cap)
+            except DownloadTooLarge as err:
+                reasons.append(f"its SBOM cannot be compared: {err.message}")
         status, attestations, reasons = judge_asset(asset_name, required, checks, sbom_json, reasons)
         results.append(
             AssetResult(
@@ -163,11 +180,6 @@ def _verify(
     return VerifyReport(
         repository=repository, tag=tag, release_url=release.get("html_url"), passed=passed, assets=results
     )
-
-
-def _download_json(gh: GitHubClient, base: str, asset: dict[str, Any]) -> Any:
-    with gh.stream(f"{base}/releases/assets/{asset['id']}", headers={"Accept": "application/octet-stream"}) as answer:
-        return sources.parse_json(answer.read())
 
 
 def publish(report: VerifyReport, report_path: Path | None, fmt: str) -> ExitCode:

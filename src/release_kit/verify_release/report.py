@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from release_kit.attestations.models import Status
 from release_kit.attestations.verify import CYCLONEDX, SLSA_PROVENANCE_V1, VERIFIED
-from release_kit.reporting import md_escape, table
+from release_kit.reporting import md_code, md_escape, table
 from release_kit.verify_release.models import AssetResult, VerifyReport
 
 KIND_NAMES = {SLSA_PROVENANCE_V1: "provenance", CYCLONEDX: "SBOM"}
@@ -50,7 +50,7 @@ def markdown(report: VerifyReport) -> str:
     ]
     for a in report.assets:
         reasons = "<br>".join(md_escape(r) for r in explain(a)) or "—"
-        lines.append(f"| `{md_escape(a.name)}` | {a.status.value} | {reasons} |")
+        lines.append(f"| {md_code(a.name)} | {a.status.value} | {reasons} |")
     return "\n".join(lines) + "\n"
 
 
