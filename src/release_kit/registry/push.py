@@ -78,7 +78,7 @@ def push_image(
         outcomes = list(pool.map(lambda b: _ensure_blob(client, repo, b, sources), image.all_blobs()))
     for outcome in outcomes:
         setattr(counts, outcome, getattr(counts, outcome) + 1)
-    for child in image.children:  # an index only after every manifest it names exists
+    for child in image.manifests()[:-1]:  # each once, an index only after every manifest it names exists
         client.put_manifest(repo, child.digest, child)
     digest = image.digest
     for reference in tags or [image.digest]:
