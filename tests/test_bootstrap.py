@@ -247,3 +247,40 @@ def test_an_unreachable_index_is_one_line_naming_it(tmp_path: Path) -> None:
     assert "UV_INDEX_URL" in lines[0] and "HTTPS_PROXY" in lines[0]
     assert MARKER_TOKEN not in done.stdout + done.stderr and "mirror-user" not in done.stderr
     assert not (tmp_path / "path").exists()
+
+
+def test_without_uv_a_planted_uv_tool_is_not_run_and_pip_offline_is_one_line(tmp_path: Path) -> None:
+    """No uv on PATH: bootstrap installs uv with pip from hashes into its private folder; an
+    unstamped uv found there is removed, never run, and an unreachable index is the same one line."""
+    import sys
+
+    bindir = tmp_path / "bin"  # a PATH with python3 and the system tools, but no uv
+    bindir.mkdir()
+    (bindir / "python3").symlink_to(Path(sys.executable).resolve())
+    marker = tmp_path / "UV-RAN"
+    tools = tmp_path / "cache" / f"release-kit-{os.getuid()}" / "uv-tool"
+    (tools / "bin").mkdir(parents=True)
+    (tools.parent).chmod(0o700)
+    (tools / "bin" / "uv").write_text(f'#!/bin/sh\necho "$GITHUB_TOKEN" > {marker}\n')
+    (tools / "bin" / "uv").chmod(0o755)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = bootstrap(
+        tmp_path,
+        env={
+            "PATH": f"{bindir}:/usr/bin:/bin",
+            "GITHUB_TOKEN": MARKER_TOKEN,
+            "PIP_INDEX_URL": f"http://127.0.0.1:{port}/simple",
+            "PIP_EXTRA_INDEX_URL": "",
+            "PIP_FIND_LINKS": "",
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_RETRIES": "0",
+            "PIP_NO_CACHE_DIR": "1",
+        },
+    )
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"the package index is unreachable (http://127.0.0.1:{port}/simple)" in lines[0]
+    assert "PIP_INDEX_URL" in lines[0]
+    assert not marker.exists() and not (tools / "bin" / "uv").exists()
