@@ -92,3 +92,12 @@ def test_any_other_tag_is_used_itself_sanitised_to_the_oci_grammar(ref: str, tag
 def test_a_tag_with_nothing_usable_is_refused() -> None:
     with pytest.raises(InputError, match=r"--tag-from-ref '\.\.\.': nothing of the tag is usable"):
         tags_from_ref("refs/tags/...", None)
+
+
+def test_credentials_in_the_registry_host_are_refused_without_echo() -> None:
+    from release_kit.errors import InputError
+    from release_kit.registry.reference import parse_registry
+
+    with pytest.raises(InputError) as caught:
+        parse_registry("pusher:s3cretValue@registry.example.com")
+    assert "s3cretValue" not in caught.value.one_line() and "REGISTRY_PASSWORD" in caught.value.one_line()

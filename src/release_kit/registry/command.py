@@ -94,7 +94,17 @@ def lower_prefix(prefix: str) -> str:
 def endpoint_for(registry: Registry, override: str | None) -> str:
     if not override:
         return registry.default_endpoint
-    url = httpx.URL(override)
+    try:
+        url = httpx.URL(override)
+    except httpx.InvalidURL:
+        raise InputError("--registry-endpoint: expected an http(s) URL such as https://mirror.example.com") from None
+    if url.userinfo:  # never echoed: the password would land in the log
+        gha.mask(url.password or None)
+        shown = f"{url.scheme}://{url.netloc.decode().rpartition('@')[2]}"
+        raise InputError(
+            f"--registry-endpoint {shown}: credentials in the URL are not accepted",
+            hint="set REGISTRY_USERNAME and REGISTRY_PASSWORD instead",
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise InputError(f"--registry-endpoint {override!r}: expected an http(s) URL")
     if url.scheme == "http" and not parse_registry(url.netloc.decode()).loopback:

@@ -1,5 +1,19 @@
 """A client for the OCI distribution API: blob existence, cross-repository mount, streamed
-upload, manifest push. Authentication by Basic credentials or the Bearer token challenge."""
+upload, manifest push. Authentication by Basic credentials or the Bearer token challenge.
+
+Where credentials go:
+
+- Basic credentials and Bearer tokens ride only on requests to the endpoint's own origin
+  (scheme, host and port). An upload ``Location`` (or a mount's) on another origin, such as
+  blob storage, is followed without an ``Authorization`` header, and a 401 from it is final;
+  httpx likewise drops the header on a redirect to another origin.
+- The one exception is the token protocol itself: a Bearer challenge from the endpoint's
+  origin names a realm, and the Basic credentials go to that realm (and only there) to get a
+  token. The token then goes to the endpoint's origin only.
+- From an ``https`` endpoint, a plain ``http`` ``Location`` or realm is refused (exit 2) unless
+  it is loopback: credentials and blobs never travel in clear text to a remote host.
+- Errors print origins, never a ``Location``'s path or query (which may carry signed state).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +29,7 @@ from release_kit import gha
 from release_kit.errors import AccessError, RemoteError
 from release_kit.http import RetryPolicy, make_client
 from release_kit.registry.layout import CHUNK, Blob, Manifest
+from release_kit.registry.reference import is_loopback
 
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
 
@@ -22,6 +37,23 @@ _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
 def _stream(handle: BinaryIO) -> Iterator[bytes]:
     while chunk := handle.read(CHUNK):
         yield chunk
+
+
+Origin = tuple[str, str, int]
+
+
+class UnsafeURL(RemoteError):
+    """The registry handed us a URL we refuse to send to: not retried, since it cannot change."""
+
+
+def origin(url: httpx.URL) -> Origin:
+    default = 443 if url.scheme == "https" else 80
+    return (url.scheme, url.host.lower(), url.port or default)
+
+
+def _show(url: httpx.URL) -> str:
+    """An origin fit for an error message: no user info, path or query."""
+    return f"{url.scheme}://{url.netloc.decode().rpartition('@')[2]}"
 
 
 class DistributionClient:
@@ -42,9 +74,12 @@ class DistributionClient:
         gha.mask(password)
         self.denied_hint = denied_hint
         self.endpoint = endpoint.rstrip("/")
+        self._origin = origin(httpx.URL(self.endpoint))
         self._basic = (username, password) if username and password else None
         plain = self.endpoint.startswith("http://")  # loopback only: no TLS context to build
         self._http = make_client(base_url=self.endpoint, transport=transport, policy=policy, verify=not plain)
+        self._http.event_hooks["request"] = [self._guard]
+        self._realms: set[Origin] = set()  # where the token protocol sends the Basic credentials
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -52,6 +87,30 @@ class DistributionClient:
         self._http.close()
 
     # -- auth ---------------------------------------------------------------------------
+
+    def _home(self, url: str | httpx.URL) -> bool:
+        """Whether ``url`` (relative URLs resolve against the endpoint) is on the endpoint's origin."""
+        target = httpx.URL(url)
+        return not target.is_absolute_url or origin(target) == self._origin
+
+    def _checked(self, url: httpx.URL, what: str) -> httpx.URL:
+        """A URL the registry handed us (upload location, token realm): http(s), and never plain
+        HTTP to a remote host when the endpoint is HTTPS."""
+        if url.scheme not in ("http", "https") or not url.host:
+            raise UnsafeURL(f"registry {self.endpoint} sent {what} that is not an http(s) URL")
+        if url.scheme == "http" and self._origin[0] == "https" and not is_loopback(url.host):
+            raise UnsafeURL(
+                f"registry {self.endpoint} sent {what} on plain HTTP ({_show(url)}): refused, "
+                "credentials and blobs only travel over HTTPS to a remote host"
+            )
+        return url
+
+    def _guard(self, request: httpx.Request) -> None:
+        """Every request this client sends, redirects included: no clear text to a remote host from
+        an HTTPS endpoint, and no Authorization header off the endpoint's (or a realm's) origin."""
+        self._checked(request.url, "a redirect")
+        if "authorization" in request.headers and origin(request.url) not in {self._origin, *self._realms}:
+            del request.headers["authorization"]
 
     def _auth_header(self, scope: str) -> dict[str, str]:
         token = self._tokens.get(scope)
@@ -76,17 +135,20 @@ class DistributionClient:
         realm = params.get("realm")
         if not realm:
             raise AccessError(f"registry {self.endpoint} asked for a token without a realm")
+        realm_url = self._checked(httpx.URL(realm), "a token realm")
+        self._realms.add(origin(realm_url))
         query: dict[str, str | list[str]] = {"scope": scope.split()}  # one parameter per scope
         if "service" in params:
             query["service"] = params["service"]
-        response = self._http.get(realm, params=query, auth=self._basic)
+        # the token protocol: Basic credentials go to the realm the registry's own origin named
+        response = self._http.get(realm_url, params=query, auth=self._basic)
         if response.status_code in (401, 403):
             raise AccessError(
                 f"registry {self.endpoint} refused the credentials for {scope} ({response.status_code})",
                 hint="check REGISTRY_USERNAME / REGISTRY_PASSWORD",
             )
         if response.status_code >= 400:
-            raise RemoteError(f"token service {realm} answered {response.status_code}")
+            raise RemoteError(f"token service {_show(realm_url)} answered {response.status_code}")
         body = response.json()
         token = str(body.get("token") or body.get("access_token") or "")
         gha.mask(token)
@@ -108,24 +170,32 @@ class DistributionClient:
         POST has already answered the challenge for the same scope).
         """
         replayable = not isinstance(content, Iterator)
+        home = self._home(url)  # credentials only for the endpoint's own origin
         refreshed = False
         while True:
             used = self._tokens.get(scope)
-            sent = {**(headers or {}), **self._auth_header(scope)}
+            sent = {**(headers or {}), **(self._auth_header(scope) if home else {})}
             response = self._http.request(method, url, params=params, content=content, headers=sent)
             challenge = response.headers.get("www-authenticate", "")
-            if response.status_code != 401 or not replayable or refreshed or not challenge.lower().startswith("bearer"):
-                break  # with Basic (or no credentials) a 401 is the answer
+            if (
+                response.status_code != 401
+                or not home
+                or not replayable
+                or refreshed
+                or not challenge.lower().startswith("bearer")
+            ):
+                break  # with Basic (or no credentials), or from another origin, a 401 is the answer
             self._token(challenge, scope, used)  # first token for this scope, or a refresh of an expired one
             refreshed = True
+        shown = httpx.URL(url).path if home else f"{_show(httpx.URL(url))} (an upload location)"
         if response.status_code == 401:
             raise AccessError(
-                f"registry {self.endpoint} answered 401 to {method} {httpx.URL(url).path}",
+                f"registry {self.endpoint} answered 401 to {method} {shown}",
                 hint="missing or wrong credentials: set REGISTRY_USERNAME and REGISTRY_PASSWORD",
             )
         if response.status_code == 403:
             raise AccessError(
-                f"registry {self.endpoint} denied {method} {httpx.URL(url).path} (403)",
+                f"registry {self.endpoint} denied {method} {shown} (403)",
                 hint=self.denied_hint,
             )
         return response
@@ -145,10 +215,9 @@ class DistributionClient:
         response = self.request("POST", f"/v2/{repo}/blobs/uploads/", both, params={"mount": digest, "from": source})
         if response.status_code == 201:
             return True
-        if response.status_code == 202:  # mount refused: cancel the session the registry opened
-            location = response.headers.get("location")
-            if location:
-                self.request("DELETE", location, both)
+        if response.status_code == 202 and "location" in response.headers:
+            # mount refused: cancel the session the registry opened
+            self.request("DELETE", str(self._location(response)), both)
         return False
 
     def _session(self, repo: str) -> httpx.URL:
@@ -158,7 +227,8 @@ class DistributionClient:
         return self._location(start)
 
     def _location(self, response: httpx.Response) -> httpx.URL:
-        return httpx.URL(self.endpoint).join(response.headers["location"])
+        """The next upload URL; a relative one is relative to the URL that answered (RFC 9110)."""
+        return self._checked(response.request.url.join(response.headers["location"]), "an upload location")
 
     def upload(self, repo: str, blob: Blob) -> None:
         """POST a session, then one streamed PUT with the digest (no retry: the caller re-HEADs).

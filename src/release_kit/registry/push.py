@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from release_kit.errors import RemoteError, RemoteGaveUp
-from release_kit.registry.distribution import DistributionClient
+from release_kit.registry.distribution import DistributionClient, UnsafeURL
 from release_kit.registry.layout import Blob, Manifest
 from release_kit.registry.models import BlobCounts
 
@@ -39,6 +39,8 @@ def _upload(client: DistributionClient, repo: str, blob: Blob) -> None:
         try:
             client.upload(repo, blob)
             return
+        except UnsafeURL:
+            raise  # a location we refuse to send to: asking again gets the same answer
         except (httpx.TransportError, RemoteError) as exc:
             if client.has_blob(repo, blob.digest):
                 return
@@ -78,7 +80,7 @@ def push_image(
         outcomes = list(pool.map(lambda b: _ensure_blob(client, repo, b, sources), image.all_blobs()))
     for outcome in outcomes:
         setattr(counts, outcome, getattr(counts, outcome) + 1)
-    for child in image.children:  # an index only after every manifest it names exists
+    for child in image.manifests()[:-1]:  # each once, an index only after every manifest it names exists
         client.put_manifest(repo, child.digest, child)
     digest = image.digest
     for reference in tags or [image.digest]:

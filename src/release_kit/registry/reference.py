@@ -72,6 +72,11 @@ def parse_registry(value: str | None) -> Registry:
     raw = (value or "").strip()
     if not raw:
         raise InputError("--registry is required: expected a host such as ghcr.io")
+    if "@" in raw:  # never echo it: the part before @ is a credential
+        raise InputError(
+            "--registry: credentials in the host (USER:PASSWORD@HOST) are refused",
+            hint="give the bare host and set REGISTRY_USERNAME / REGISTRY_PASSWORD (or the username/password inputs)",
+        )
     if "://" in raw or "/" in raw:
         raise InputError(f"--registry {raw!r}: expected a bare host[:port] (no scheme, no path)")
     hostname, port = split_port(raw)
