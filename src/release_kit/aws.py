@@ -67,7 +67,7 @@ class Aws:
             raise InputError(f"AWS needs boto3, which is not installed ({INSTALL_HINT})") from None
         mask_environment_credentials()
         self.region = region
-        self._session = boto3.session.Session(region_name=region)
+        self._session = boto3.session.Session(botocore_session=_botocore_session(), region_name=region)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.calls = 0  # requests made through call(); read by reports
@@ -93,6 +93,24 @@ class Aws:
         with self._count_lock:
             self.calls += 1
         return call(action, fn, missing=missing, **kwargs)
+
+
+_loader: Any = None
+_loader_lock = threading.Lock()
+
+
+def _botocore_session() -> Any:
+    """A fresh botocore session sharing one data loader, so service models are parsed once per process."""
+    import botocore.session
+    from botocore.loaders import create_loader
+
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = create_loader()
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _loader)
+    return session
 
 
 def error_code(exc: BaseException) -> str:

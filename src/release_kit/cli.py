@@ -433,6 +433,16 @@ def release_publish(
         return publish_release(result, report_path, fmt)
 
 
+def _register() -> None:
+    """Capabilities whose options live beside them (click only, so start-up stays fast)."""
+    from release_kit.deploy.preflight_commands import preflight
+
+    cli.add_command(preflight)
+
+
+_register()
+
+
 def _fail(message: str, code: int) -> int:
     message = " ".join(gha.redact(message).split())
     if gha.in_actions():
