@@ -180,7 +180,7 @@ def publish(report: PreflightReport, report_path: Path | None, fmt: str, *, allo
     gha.add_summary(markdown(report))
     for r in report.checks if gha.in_actions() else []:  # the table already says it locally
         message = r.reason + (f" Fix: {r.fix}" if r.fix else "")
-        title = f"preflight {r.check} {r.subject}: {r.verdict.value}"
+        title = f"preflight {r.check} {r.subject} ({r.verdict.value})"
         if r.verdict is Verdict.FAIL or (r.verdict is Verdict.UNKNOWN and not allow_unknown):
             gha.error(message, title=title)
         elif r.verdict in (Verdict.WARN, Verdict.UNKNOWN):
