@@ -73,11 +73,13 @@ class Aws:
         self.calls = 0  # requests made through call(); read by reports
         self._count_lock = threading.Lock()
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A client for ``service`` in this region, or in ``region`` (a resource's ARN may name another)."""
         from botocore.config import Config
 
+        key = service if region in (None, self.region) else f"{service}@{region}"
         with self._lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 config = Config(
                     retries={"max_attempts": RETRY_ATTEMPTS, "mode": "standard"},
                     connect_timeout=CONNECT_TIMEOUT,
@@ -85,8 +87,8 @@ class Aws:
                     user_agent_extra="release-kit",
                     max_pool_connections=20,
                 )
-                self._clients[service] = self._session.client(service, config=config)
-            return self._clients[service]
+                self._clients[key] = self._session.client(service, config=config, region_name=region or self.region)
+            return self._clients[key]
 
     def call(self, action: str, fn: Callable[..., Any], *, missing: tuple[str, ...] = (), **kwargs: Any) -> Any:
         """``fn(**kwargs)``, counted; see :func:`call`."""

@@ -96,12 +96,14 @@ def test_broken_references_fail_and_good_suffixed_ones_pass(
     boto3.client("secretsmanager").create_secret(Name="prod/old-db", SecretString="x" * 12)
     old = boto3.client("secretsmanager").describe_secret(SecretId="prod/old-db")["ARN"]
     boto3.client("secretsmanager").delete_secret(SecretId=old, RecoveryWindowInDays=7)
+    west = boto3.client("secretsmanager", region_name="us-west-2")
+    jwt = west.create_secret(Name="prod/jwt-west", SecretString="y" * 12)["ARN"]  # another region than the services
     build(
         EcsWorld(
             api_secrets={
                 "DATABASE_URL": old + ":url::",  # scheduled for deletion, with a JSON-key suffix
                 "REDIS_URL": "arn:aws:ssm:us-east-1:123456789012:parameter/prod/missing",
-                "JWT_SIGNING_KEY": "{jwt_secret}",
+                "JWT_SIGNING_KEY": jwt,
             },
             worker_secrets={
                 "DATABASE_URL": "{database_secret}:password:AWSCURRENT:",  # JSON key + stage: still the secret
@@ -118,6 +120,7 @@ def test_broken_references_fail_and_good_suffixed_ones_pass(
     assert "does not exist in SSM Parameter Store" in by[("secret_refs", "api/REDIS_URL")]["reason"]
     assert by[("secret_refs", "worker/DATABASE_URL")]["verdict"] == "pass"
     assert by[("secret_refs", "worker/REDIS_URL")]["verdict"] == "pass"
+    assert by[("rotation", "api/JWT_SIGNING_KEY")]["verdict"] == "pass"  # found in us-west-2, unchanged
     assert report["checks"][0]["verdict"] == "fail"  # failures first
 
 

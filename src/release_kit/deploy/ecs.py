@@ -173,7 +173,7 @@ class EcsGather:
     def scalable_targets(self, names: list[str]) -> dict[str, dict[str, Any]]:
         assert self.aws is not None
         client = self.aws.client("application-autoscaling")
-        ids = [f"service/{self._cluster_name()}/{n}" for n in names]
+        ids = [f"service/{self._cluster_name()}/{n.rsplit('/', 1)[-1]}" for n in names]
         out: dict[str, dict[str, Any]] = {}
         token: str | None = None
         while True:
@@ -285,7 +285,8 @@ class EcsGather:
 
     def describe_secret(self, arn: str) -> SecretMeta:
         assert self.aws is not None
-        sm = self.aws.client("secretsmanager")
+        region = arn.split(":")[3] or None  # a secret may live in another region than the services
+        sm = self.aws.client("secretsmanager", region)
         answer = self.aws.call(
             "secretsmanager:DescribeSecret", sm.describe_secret, missing=("ResourceNotFoundException",), SecretId=arn
         )
@@ -352,7 +353,9 @@ class EcsGather:
             for role, arn in arns.items():
                 first[f"td:{role}"] = partial(self.task_definition, arn)
         got = self._parallel(first)
-        described = {s["serviceName"]: s for s in got.get("services", [])}
+        described: dict[str, dict[str, Any]] = {}
+        for found in got.get("services", []):
+            described[found["serviceName"]] = described[found.get("serviceArn", "")] = found
         for role in roles:
             name = settings.services.get(role)
             if named and name and name not in described:
@@ -390,7 +393,7 @@ class EcsGather:
             name = settings.services.get(role, "")
             svc = described.get(name, {})
             desired = svc.get("desiredCount") if svc else None
-            target = scaling.get(name)
+            target = scaling.get(name.rsplit("/", 1)[-1])
             lowest, ceiling = desired, desired
             if desired is not None and target is not None:
                 lowest = min(int(desired), int(target.get("MinCapacity", desired)))
