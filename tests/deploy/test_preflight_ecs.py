@@ -268,3 +268,48 @@ def test_a_task_definition_file_is_judged_instead_of_the_running_revision(
     by = rows(report)
     assert by[("env", "api/AUTO_RUN_MIGRATIONS")]["verdict"] == "pass"  # case-insensitive boolean
     assert "a new revision is about to be deployed" in by[("rotation", "api/JWT_SIGNING_KEY")]["reason"]
+
+
+SERVERLESS = """<DescribeServerlessCachesResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/">
+  <DescribeServerlessCachesResult>
+    <ServerlessCaches>
+      <member>
+        <ServerlessCacheName>agent-cache</ServerlessCacheName>
+        <Status>available</Status>
+        <Engine>valkey</Engine>
+        <MajorEngineVersion>8</MajorEngineVersion>
+        <ARN>arn:aws:elasticache:us-east-1:123456789012:serverlesscache:agent-cache</ARN>
+        <SnapshotRetentionLimit>{days}</SnapshotRetentionLimit>
+        <DailySnapshotTime>04:00</DailySnapshotTime>
+      </member>
+    </ServerlessCaches>
+  </DescribeServerlessCachesResult>
+  <ResponseMetadata><RequestId>7f3c</RequestId></ResponseMetadata>
+</DescribeServerlessCachesResponse>"""
+NOT_FOUND = """<ErrorResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/">
+  <Error><Type>Sender</Type><Code>ServerlessCacheNotFoundFault</Code><Message>not found</Message></Error>
+  <RequestId>7f3d</RequestId>
+</ErrorResponse>"""
+
+
+def test_elasticache_serverless_snapshot_retention_and_an_unknown_cache(
+    aws: Proxy, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # moto has no serverless caches: the proxy answers DescribeServerlessCaches as AWS would
+    build(EcsWorld())
+    config.write_text(
+        CONFIG.replace("elasticache_replication_group: agent-redis", "elasticache_serverless: agent-cache")
+    )
+    xml = "text/xml"
+    for days, verdict in ((0, "fail"), (3, "pass")):
+        aws.answers["DescribeServerlessCaches"] = (200, xml, SERVERLESS.format(days=days).encode())
+        _, report, _ = preflight(capsys, config)
+        row = rows(report)[("redis_backup", "agent-cache")]
+        assert row["verdict"] == verdict, row
+        if verdict == "fail":
+            assert (
+                "modify-serverless-cache --serverless-cache-name agent-cache --snapshot-retention-limit 1" in row["fix"]
+            )
+    aws.answers["DescribeServerlessCaches"] = (404, xml, NOT_FOUND.encode())
+    code, _, err = preflight(capsys, config)
+    assert code == 2 and "ElastiCache serverless 'agent-cache' not found" in err

@@ -4,7 +4,8 @@ boto3 is pointed at the proxy (``AWS_ENDPOINT_URL``), which forwards each reques
 It names each request's operation from ``X-Amz-Target`` (JSON protocols: ECS, Secrets Manager,
 SSM, Application Auto Scaling) or the form's ``Action`` (query protocols: RDS, ElastiCache), so a
 test can assert what was called, and never called (``GetSecretValue``). ``deny`` answers an
-operation with AWS's ``AccessDeniedException`` instead of forwarding it.
+operation with AWS's ``AccessDeniedException`` instead of forwarding it; ``answers`` answers one
+with a canned body (written after the botocore service model) where moto has no such operation.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Proxy:
     upstream: str
     latency: float = 0.0
     deny: set[str] = field(default_factory=set)
+    # operation -> (status, content type, body): answered here, for what moto does not simulate
+    answers: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
     operations: list[str] = field(default_factory=list)
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,6 +78,14 @@ def serve_proxy(upstream: str, *, latency: float = 0.0) -> Iterator[Proxy]:
                 )
                 self.send_response(400)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            if operation in proxy.answers:
+                status, content_type, data = proxy.answers[operation]
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
