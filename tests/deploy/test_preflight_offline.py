@@ -139,3 +139,35 @@ def test_two_containers_and_none_named_after_the_role_asks_for_deploy_containers
     )
     assert code == 2
     assert "name the api one in deploy.containers.api" in capsys.readouterr().err
+
+
+def test_hand_edited_files_with_odd_shapes_never_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    odd = {"containerDefinitions": [1, {"name": "api", "environment": "oops", "secrets": [None, 3]}]}
+    api = write(tmp_path, "api.json", odd)
+    web = write(tmp_path, "web.json", task_definition({}, {}, "web"))
+    code, report, _ = run(
+        capsys, "--platform", "ecs", "--task-definition", f"api={api}", "--task-definition", f"web={web}"
+    )
+    assert code == 1 and report["checks"]  # judged: nothing set on the api fails
+    app = {
+        "name": "agent-api",
+        "properties": {"template": {"containers": [{"name": "api", "env": "x"}], "scale": {"maxReplicas": "many"}}},
+    }
+    path = write(tmp_path, "app.json", app)
+    code = run_cli(
+        ["preflight", "--platform", "container-apps", "--app-file", f"api={path}", "--app-file", f"web={path}"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "scale.maxReplicas: expected a whole number, got 'many'" in err
+    code = run_cli(
+        [
+            "preflight",
+            "--platform",
+            "container-apps",
+            "--app-file",
+            f"api={tmp_path / 'api.json'}",
+            "--app-file",
+            f"web={path}",
+        ]
+    )
+    assert code == 2 and "no properties.template.containers" in capsys.readouterr().err

@@ -118,12 +118,17 @@ def _judge_reference(facts: Facts, subject: str, ref: SecretRef) -> Check:
             fix=f"store it in Key Vault and give app secret {ref.reference!r} a keyVaultUrl and an identity",
         )
     if meta.exists is False:
+        fix = (
+            f"create it in {meta.store}, or point valueFrom at an existing one"
+            if facts.platform == ECS
+            else f"define app secret {ref.reference!r} as a Key Vault reference, or point secretRef at a defined one"
+        )
         return Check(
             check="secret_refs",
             subject=subject,
             verdict=Verdict.FAIL,
             reason=f"references {ref.reference}, which does not exist in {meta.store}",
-            fix=f"create it in {meta.store}, or point the reference at the right {meta.store} entry",
+            fix=fix,
         )
     if meta.deleted:
         return Check(

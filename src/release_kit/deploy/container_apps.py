@@ -46,15 +46,21 @@ def app_facts(doc: dict[str, Any], role: str, wanted: str | None, *, from_file: 
     """One role's Service from a Container App document."""
     props = _props(doc)
     name = str(doc.get("name") or role)
-    template = props.get("template") or {}
+    template = props.get("template")
+    template = template if isinstance(template, dict) else {}
     containers = template.get("containers")
     if not isinstance(containers, list) or not containers:
         raise InputError(f"container app {name!r} ({role}): no properties.template.containers in its document")
     c = pick(containers, role, wanted, f"container app {name!r}")
-    defined = {str(s.get("name")): s for s in (props.get("configuration") or {}).get("secrets") or []}
+    configuration = props.get("configuration")
+    listed = configuration.get("secrets") if isinstance(configuration, dict) else None
+    defined = {str(s.get("name")): s for s in listed or [] if isinstance(s, dict)}
     env: dict[str, str] = {}
     secrets: dict[str, SecretRef] = {}
-    for e in c.get("env") or []:
+    variables = c.get("env")
+    for e in variables if isinstance(variables, list) else []:
+        if not isinstance(e, dict):
+            continue
         var = str(e.get("name") or "")
         if not var:
             continue
@@ -70,18 +76,27 @@ def app_facts(doc: dict[str, Any], role: str, wanted: str | None, *, from_file: 
             secrets[var] = SecretRef(reference=ref, meta=meta)
         else:
             env[var] = str(e.get("value") or "")
-    scale = template.get("scale") or {}
-    low = scale.get("minReplicas")
-    high = scale.get("maxReplicas")
+    scale = template.get("scale")
+    scale = scale if isinstance(scale, dict) else {}
+    low = _count(scale.get("minReplicas"), f"container app {name!r} scale.minReplicas")
+    high = _count(scale.get("maxReplicas"), f"container app {name!r} scale.maxReplicas")
     return Service(
         role=role,
         name=name,
         revision=str(props.get("latestReadyRevisionName") or props.get("latestRevisionName") or name),
         from_file=from_file,
         container=Container(name=str(c.get("name") or role), env=env, secrets=secrets),
-        min_replicas=int(low) if low is not None else DEFAULT_MIN_REPLICAS,
-        max_replicas=int(high) if high is not None else DEFAULT_MAX_REPLICAS,
+        min_replicas=low if low is not None else DEFAULT_MIN_REPLICAS,
+        max_replicas=high if high is not None else DEFAULT_MAX_REPLICAS,
     )
+
+
+def _count(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise InputError(f"{what}: expected a whole number, got {value!r}")
+    return int(value)
 
 
 def database_facts(doc: dict[str, Any], name: str) -> DatabaseBackup:

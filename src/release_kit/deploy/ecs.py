@@ -73,6 +73,7 @@ def _revision_label(td: dict[str, Any], fallback: str) -> str:
 
 def pick(containers: list[dict[str, Any]], role: str, wanted: str | None, where: str) -> dict[str, Any]:
     """The configured container, else the one named after the role, else the only one."""
+    containers = [c for c in containers if isinstance(c, dict)]
     names = [str(c.get("name", "")) for c in containers]
     if wanted:
         for c in containers:
@@ -92,15 +93,21 @@ def pick(containers: list[dict[str, Any]], role: str, wanted: str | None, where:
     )
 
 
+def _entries(container: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """``container[key]`` as a list of objects, whatever a hand-edited file holds there."""
+    value = container.get(key)
+    return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+
+
 def container_facts(td: dict[str, Any], role: str, wanted: str | None, where: str) -> Container:
     c = pick(list(td.get("containerDefinitions") or []), role, wanted, where)
-    env = {str(e["name"]): str(e.get("value", "")) for e in c.get("environment") or [] if e.get("name")}
+    env = {str(e["name"]): str(e.get("value", "")) for e in _entries(c, "environment") if e.get("name")}
     secrets = {
         str(s["name"]): SecretRef(reference=str(s.get("valueFrom", "")))
-        for s in c.get("secrets") or []
+        for s in _entries(c, "secrets")
         if s.get("name")
     }
-    files = [str(f.get("value", "")) for f in c.get("environmentFiles") or []]
+    files = [str(f.get("value", "")) for f in _entries(c, "environmentFiles")]
     return Container(name=str(c.get("name", role)), env=env, secrets=secrets, environment_files=files)
 
 
