@@ -20,7 +20,14 @@ from tests.fakes.aws import backend
 from tests.fakes.aws_proxy import Proxy
 from tests.fakes.ecs_world import CONFIG, EcsWorld, api_env, aws_through_proxy, build, moto_server, worker_env
 
-SECRET_READS = {"GetSecretValue", "BatchGetSecretValue", "GetParameter", "GetParameters", "GetParametersByPath"}
+SECRET_READS = {
+    "GetSecretValue",
+    "BatchGetSecretValue",
+    "GetParameter",
+    "GetParameters",
+    "GetParametersByPath",
+    "Decrypt",
+}
 
 
 @pytest.fixture(scope="module")
