@@ -33,7 +33,14 @@ def steps(action: dict) -> list[dict]:  # type: ignore[type-arg]
 
 
 def test_there_are_actions() -> None:
-    assert [p.parent.name for p in ACTIONS] == ["publish-images", "record", "release", "verify-gates", "verify-release"]
+    assert [p.parent.name for p in ACTIONS] == [
+        "preflight",
+        "publish-images",
+        "record",
+        "release",
+        "verify-gates",
+        "verify-release",
+    ]
 
 
 @pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)

@@ -87,3 +87,19 @@ def test_last_good_benchmark_smoke() -> None:
     ratio = float(re.search(r"ratio ours / peer:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
     assert requests <= 15 < 61 == peer  # statuses only for candidates; the peer reads every deployment's
     assert 0 < ratio < 0.5
+
+
+def test_preflight_benchmark_smoke() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bench/preflight.py"), "--latency", "0.05", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    calls = int(re.search(r"cloud calls made:\s+(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
+    wall = float(re.search(r"wall time \(median of 1\):\s+([\d.]+) s", done.stdout).group(1))  # type: ignore[union-attr]
+    ratio = float(re.search(r"ratio ours / peer:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    assert calls <= 20  # the budget: at most 20 calls and under 1.5 s at 50 ms per request
+    assert wall < 1.5
+    assert 0 < ratio < 1  # concurrent rounds beat one call at a time

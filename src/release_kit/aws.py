@@ -67,17 +67,19 @@ class Aws:
             raise InputError(f"AWS needs boto3, which is not installed ({INSTALL_HINT})") from None
         mask_environment_credentials()
         self.region = region
-        self._session = boto3.session.Session(region_name=region)
+        self._session = boto3.session.Session(botocore_session=_botocore_session(), region_name=region)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.calls = 0  # requests made through call(); read by reports
         self._count_lock = threading.Lock()
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A client for ``service`` in this region, or in ``region`` (a resource's ARN may name another)."""
         from botocore.config import Config
 
+        key = service if region in (None, self.region) else f"{service}@{region}"
         with self._lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 config = Config(
                     retries={"max_attempts": RETRY_ATTEMPTS, "mode": "standard"},
                     connect_timeout=CONNECT_TIMEOUT,
@@ -85,14 +87,32 @@ class Aws:
                     user_agent_extra="release-kit",
                     max_pool_connections=20,
                 )
-                self._clients[service] = self._session.client(service, config=config)
-            return self._clients[service]
+                self._clients[key] = self._session.client(service, config=config, region_name=region or self.region)
+            return self._clients[key]
 
     def call(self, action: str, fn: Callable[..., Any], *, missing: tuple[str, ...] = (), **kwargs: Any) -> Any:
         """``fn(**kwargs)``, counted; see :func:`call`."""
         with self._count_lock:
             self.calls += 1
         return call(action, fn, missing=missing, **kwargs)
+
+
+_loader: Any = None
+_loader_lock = threading.Lock()
+
+
+def _botocore_session() -> Any:
+    """A fresh botocore session sharing one data loader, so service models are parsed once per process."""
+    import botocore.session
+    from botocore.loaders import create_loader
+
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = create_loader()
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _loader)
+    return session
 
 
 def error_code(exc: BaseException) -> str:

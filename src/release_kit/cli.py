@@ -470,10 +470,16 @@ def release_publish(
         return publish_release(result, report_path, fmt)
 
 
-# record and last-good: the deployment record on GitHub Deployments (options beside the capability)
-from release_kit.deploy_record import commands as deploy_record_commands  # noqa: E402
+def _register() -> None:
+    """Capabilities whose options live beside them (click only, so start-up stays fast)."""
+    from release_kit.deploy.preflight_commands import preflight
+    from release_kit.deploy_record import commands as deploy_record_commands
 
-deploy_record_commands.register(cli, verdict_options)
+    cli.add_command(preflight)
+    deploy_record_commands.register(cli, verdict_options)
+
+
+_register()
 
 
 def _fail(message: str, code: int) -> int:

@@ -1,0 +1,106 @@
+"""The ``release-kit preflight`` command's options (click only: imported by cli.py at start-up)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from release_kit.gha import input_env as env
+
+
+@click.command("preflight")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=env("config"),
+    help="Config file with a deploy: section. Default: .github/release-kit.yml if present.",
+)
+@click.option(
+    "--platform", type=click.Choice(["ecs", "container-apps"]), envvar=env("platform"), help="Default: deploy.platform."
+)
+@click.option("--cluster", envvar=env("cluster"), help="ecs: the cluster name or ARN. Default: deploy.cluster.")
+@click.option("--resource-group", envvar=env("resource-group"), help="container-apps: default deploy.resource_group.")
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    envvar=env("services"),
+    metavar="ROLE=NAME",
+    help="Service (ECS) or app (Container Apps) of a role: api, web, worker. Repeatable.",
+)
+@click.option(
+    "--task-definition",
+    "task_definitions",
+    multiple=True,
+    envvar=env("task-definitions"),
+    metavar="ROLE=FILE|ARN",
+    help="ecs: judge this task definition (JSON file or registered ARN) instead of the running one. Repeatable.",
+)
+@click.option(
+    "--app-file",
+    "app_files",
+    multiple=True,
+    envvar=env("app-files"),
+    metavar="ROLE=FILE",
+    help="container-apps: judge this app document (az containerapp show -o json) instead of the live app. Repeatable.",
+)
+@click.option(
+    "--allow-unknown", is_flag=True, envvar=env("allow-unknown"), help="Checks that could not be judged do not fail."
+)
+@click.option(
+    "--arm-endpoint",
+    envvar=[env("arm-endpoint"), "AZURE_ARM_ENDPOINT"],
+    help="container-apps: Azure Resource Manager URL for sovereign clouds. Default: https://management.azure.com.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=env("report"),
+    help="Also write the JSON report to this file.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar=env("format"),
+    help="What stdout gets: a table or the JSON report.",
+)
+def preflight(
+    config_path: Path | None,
+    platform: str | None,
+    cluster: str | None,
+    resource_group: str | None,
+    services: tuple[str, ...],
+    task_definitions: tuple[str, ...],
+    app_files: tuple[str, ...],
+    allow_unknown: bool,
+    arm_endpoint: str | None,
+    report_path: Path | None,
+    fmt: str,
+) -> int:
+    """Judge the runbook's pre-deploy checklist on the revision that will run (ECS or Container Apps).
+
+    Secret references, required literal env, billing worker topology, database and Redis backups,
+    rotated secrets, credential-like literals. Exit 0 ready; 1 a check fails or is unknown; 2 bad
+    input, an unknown service or a denied permission; 3 the cloud gave up after retries.
+    """
+    from release_kit.deploy.preflight import run
+
+    return run(
+        config_path=config_path,
+        platform=platform,
+        cluster=cluster,
+        resource_group=resource_group,
+        services=services,
+        task_definitions=task_definitions,
+        app_files=app_files,
+        allow_unknown=allow_unknown,
+        arm_endpoint=arm_endpoint,
+        report_path=report_path,
+        fmt=fmt,
+    )
