@@ -58,8 +58,14 @@ def cli() -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of .github/release-kit.yml."""
+@click.argument("which", type=click.Choice(["config", "smoke"]), default="config")
+def schema(which: str) -> None:
+    """Print the JSON Schema of .github/release-kit.yml (config) or of the smoke spec (smoke)."""
+    if which == "smoke":
+        from release_kit.probes.smoke_spec import schema_text as smoke_schema
+
+        click.echo(smoke_schema(), nl=False)
+        return
     from release_kit.config import schema_text
 
     click.echo(schema_text(), nl=False)
@@ -431,6 +437,14 @@ def release_publish(
     with GitHubClient() as gh:
         result = publish(gh, name, planned, require_attestations=require_attestations, policy=policy)
         return publish_release(result, report_path, fmt)
+
+
+# deploy probes: health and smoke (their options live beside them, importing only click)
+from release_kit.probes.commands import health as _health  # noqa: E402
+from release_kit.probes.commands import smoke as _smoke  # noqa: E402
+
+cli.add_command(_health)
+cli.add_command(_smoke)
 
 
 def _fail(message: str, code: int) -> int:

@@ -45,7 +45,7 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """The 1-based line of the YAML node at ``loc`` (or of its nearest existing parent)."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
@@ -66,15 +66,16 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
-def _describe(err: dict[str, Any]) -> str:
+def describe_error(err: dict[str, Any]) -> str:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     path = ".".join(str(p) for p in loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         return f"unknown key {path!r}"
-    return f"{path}: {err['msg']}"
+    return f"{path}: {str(err['msg']).removeprefix('Value error, ')}"
 
 
-def parse(text: str, source: str) -> Config:
+def load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree (for line numbers) and the plain data; bad YAML is a ConfigError with its line."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -83,6 +84,20 @@ def parse(text: str, source: str) -> Config:
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: not valid YAML ({problem})") from None
+    return node, data
+
+
+def located_error(exc: ValidationError, node: yaml.Node | None, source: str) -> ConfigError:
+    """The first validation error as ``source:line: key: message (and N more)``."""
+    first = exc.errors()[0]
+    line = line_of(node, tuple(first["loc"]))
+    where = f"{source}:{line}" if line else source
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return ConfigError(f"{where}: {describe_error(dict(first))}{more}")
+
+
+def parse(text: str, source: str) -> Config:
+    node, data = load_yaml(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -90,11 +105,7 @@ def parse(text: str, source: str) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        line = _line_of(node, tuple(first["loc"]))
-        where = f"{source}:{line}" if line else source
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{where}: {_describe(dict(first))}{more}") from None
+        raise located_error(exc, node, source) from None
 
 
 def load(path: Path | None) -> Config | None:

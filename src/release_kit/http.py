@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import os
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ class RetryPolicy:
     max_delay: float = 60.0
     clock: Clock = field(default_factory=SystemClock)
     jitter: Callable[[], float] = random.random
+
+    def jittered(self, interval: float) -> float:
+        """A polling interval with jitter in [0.8, 1.2] of ``interval`` (pollers do not march in step)."""
+        return interval * (0.8 + 0.4 * self.jitter())
 
     def backoff(self, attempt: int) -> float:
         """Exponential back-off with full jitter in [0.5, 1.0] of the step."""
@@ -177,14 +182,20 @@ def make_client(
     transport: httpx.BaseTransport | None = None,
     policy: RetryPolicy | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-    verify: bool = True,
+    verify: bool | ssl.SSLContext = True,
+    retrying: bool = True,
+    follow_redirects: bool = True,
 ) -> httpx.Client:
-    """An httpx client with our timeouts and retry policy around ``transport``."""
+    """An httpx client with our timeouts and retry policy around ``transport``.
+
+    ``retrying=False`` is for callers whose own loop is the retry (the health poller, a smoke
+    step): they get the same transport and timeouts, and no second retry stacked under theirs.
+    """
     inner = transport or httpx.HTTPTransport(verify=verify, retries=0)
     return httpx.Client(
         base_url=base_url,
         headers=headers,
-        transport=RetryingTransport(inner, policy),
+        transport=RetryingTransport(inner, policy) if retrying else inner,
         timeout=timeout,
-        follow_redirects=True,
+        follow_redirects=follow_redirects,
     )
