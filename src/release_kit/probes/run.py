@@ -39,8 +39,16 @@ def parse_header(item: str) -> tuple[str, str]:
     if not sep or not HEADER_NAME.match(name) or "\n" in value or "\r" in value:
         raise InputError(f"--header {name or item!r}: expected 'Name: value'")
     if any(word in name.lower() for word in SENSITIVE):
-        gha.mask(value)
+        mask_credential(value)
     return name, value
+
+
+def mask_credential(value: str) -> None:
+    """Mask a header value and, for ``Bearer x``/``Basic x``, the credential on its own."""
+    gha.mask(value)
+    scheme, _, credential = value.partition(" ")
+    if credential.strip() and scheme.isalpha():
+        gha.mask(credential.strip())
 
 
 def tls_context(ca_bundle: Path | None) -> bool | ssl.SSLContext:

@@ -204,6 +204,9 @@ class SmokeRunner:
         for key, value in headers.items():
             if key.lower() in SENSITIVE_HEADERS:
                 gha.mask(value)
+                scheme, _, credential = value.partition(" ")
+                if credential.strip() and scheme.isalpha():
+                    gha.mask(credential.strip())
         kwargs: dict[str, Any] = {"headers": headers, "timeout": httpx.Timeout(step.timeout_s)}
         if step.json_ is not None:
             kwargs["json"] = expand(step.json_, values)
