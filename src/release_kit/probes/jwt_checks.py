@@ -78,12 +78,11 @@ def check_jwt(
 
 
 class JwksVerifier:
-    """Signatures checked against the keys at ``url``, fetched once and again for an unknown ``kid``."""
+    """Signatures checked against the keys published at ``url``."""
 
     def __init__(self, url: str, client: httpx.Client) -> None:
         self.url = url
         self.client = client
-        self._keys: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
     def _fetch(self) -> dict[str, Any] | str:
@@ -104,18 +103,17 @@ class JwksVerifier:
         return {k.key_id or "": (k, declared.get(k.key_id or "")) for k in keyset.keys}
 
     def _key(self, kid: str) -> Any:
+        """The key for ``kid`` from the JWKS as it is now: fetched for every check, never cached, so a
+        key the service has retired fails at once (a rotation is proven, not assumed)."""
         with self._lock:
-            for fresh in (False, True):
-                if self._keys is None or fresh:
-                    keys = self._fetch()
-                    if isinstance(keys, str):
-                        return keys
-                    self._keys = keys
-                if kid in self._keys:
-                    return self._keys[kid]
-                if len(self._keys) == 1 and not kid and "" in self._keys:
-                    return self._keys[""]
-            return f"kid {show(kid)} is not in the JWKS"
+            keys = self._fetch()
+        if isinstance(keys, str):
+            return keys
+        if kid in keys:
+            return keys[kid]
+        if not kid and len(keys) == 1:
+            return next(iter(keys.values()))
+        return f"kid {show(kid)} is not in the JWKS"
 
     def verify(self, token: str, header: Mapping[str, Any]) -> str | None:
         import jwt
