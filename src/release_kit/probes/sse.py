@@ -58,12 +58,7 @@ def read_events(chunks: Iterable[bytes], *, ends: float, limit: int = SSE_LIMIT)
             fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
         if time.monotonic() > ends:
             return finish(raw.decode("utf-8", errors="replace"), "time")
-    if fields:  # a last event without its blank line
-        events += 1
-        data = "\n".join(fields.get("data", []))
-        event = (fields.get("event") or [""])[-1]
-        if data.strip() in DONE_DATA or event in DONE_EVENTS:
-            return SseRead(raw.decode("utf-8", errors="replace"), events, True, "done")
+    # an event not closed by its blank line when the stream ends is dropped, as the SSE spec says
     return finish(raw.decode("utf-8", errors="replace"), "end")
 
 
