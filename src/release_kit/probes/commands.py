@@ -113,6 +113,7 @@ def _report_options(func: click.decorators.FC) -> click.decorators.FC:
     "--header",
     "headers",
     multiple=True,
+    type=LINES,
     envvar=env("headers"),
     metavar="'Name: value'",
     help="Sent with every attempt.",
