@@ -68,3 +68,24 @@ def test_verify_release_benchmark_smoke() -> None:
     )
     ratio = float(re.search(r"ratio ours / peer:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
     assert ratio > 0
+
+
+def test_health_benchmark_smoke() -> None:
+    import shutil
+
+    import pytest
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is needed for the peer loop")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bench/health.py"), "--cases", "warm-up 503,degraded",
+         "--deadline", "5", "--ready-after", "0.5"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    greens = re.search(r"false greens: ours (\d+), curl (\d+)", done.stdout)
+    assert greens is not None, done.stdout
+    assert (int(greens.group(1)), int(greens.group(2))) == (0, 1)  # a 200 "degraded" fools the curl loop
+    assert re.search(r"warm-up 503\s+pass\s+pass", done.stdout), done.stdout

@@ -46,11 +46,13 @@ class FaultServer:
         self.counts: dict[str, int] = {}
         self.lock = threading.Lock()
         self.t0 = time.monotonic()
+        self.first_ready: float | None = None  # seconds after t0 the first ready answer went out
 
     def reset(self) -> None:
         with self.lock:
             self.counts.clear()
             self.t0 = time.monotonic()
+            self.first_ready = None
 
     def count(self, path: str) -> int:
         with self.lock:
@@ -63,11 +65,11 @@ class FaultServer:
         n = self.count(path)
         age = time.monotonic() - self.t0
         ready = (200, {"content-type": "application/json"}, json.dumps(READY).encode())
-        if path == "/ready":
-            return ready
-        if path in ("/warmup-404", "/warmup-503"):
-            if age < self.ready_after:
+        if path in ("/ready", "/warmup-404", "/warmup-503"):
+            if path != "/ready" and age < self.ready_after:
                 return (404 if path.endswith("404") else 503), {}, b"starting"
+            with self.lock:
+                self.first_ready = age if self.first_ready is None else self.first_ready
             return ready
         if path == "/degraded":
             return 200, {"content-type": "application/json"}, b'{"status": "degraded", "version": "1.4.0"}'

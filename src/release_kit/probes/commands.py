@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -140,6 +141,7 @@ def health(
 
     --api-url BASE checks BASE/health/ready and --web-url BASE checks BASE/api/health/ready.
     """
+    started = time.monotonic()  # the deadline counts from here, imports included
     from release_kit.probes.run import run_health
 
     return run_health(
@@ -158,6 +160,7 @@ def health(
         ca_bundle=ca_bundle,
         report_path=report_path,
         fmt=fmt,
+        started=started,
     )
 
 

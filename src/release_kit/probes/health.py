@@ -103,7 +103,7 @@ class EndpointPoller:
                 if self.passed_at is not None or result.fatal:
                     self.progress.line(f"health: {self.url}: {'pass' if result.ok else result.reason}")
                     return
-                wait = self.policy.jittered(self.options.interval)
+                wait = self.policy.jittered(self.spacing())
                 left = self.deadline_at - clock.now()
                 shown = "ok" if result.ok else result.reason
                 if shown != previous or self.attempts % 10 == 0:
@@ -116,6 +116,13 @@ class EndpointPoller:
                 if left - wait < MIN_ATTEMPT:
                     return
                 clock.sleep(wait)
+
+    def spacing(self) -> float:
+        """The interval while failing; once an answer passes, the confirmations are spread over one
+        interval, so the verdict comes one interval after the first passing answer."""
+        if self.streak == 0 or self.options.consecutive < 2:
+            return self.options.interval
+        return self.options.interval / (self.options.consecutive - 1)
 
     def attempt(self, client: httpx.Client, timeout: float) -> Attempt:
         """One GET, its body read up to :data:`BODY_LIMIT` and cut off when ``timeout`` is spent."""

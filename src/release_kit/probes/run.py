@@ -95,7 +95,9 @@ def run_health(
     report_path: Path | None,
     fmt: str,
     policy: RetryPolicy | None = None,
+    started: float | None = None,
 ) -> ExitCode:
+    """``started``: the ``time.monotonic()`` the command began at; the deadline counts from it."""
     from release_kit.probes.health import HealthOptions, endpoints, poll
     from release_kit.probes.verdicts import Expectations, compile_expr, parse_expect_json
 
@@ -115,9 +117,10 @@ def run_health(
         version_field=version_field,
         version_expr=compile_expr(version_field, "--version-field"),
     )
+    spent = time.monotonic() - started if started is not None else 0.0
     options = HealthOptions(
         urls=targets,
-        deadline=deadline,
+        deadline=max(0.0, deadline - spent),
         attempt_timeout=attempt_timeout,
         interval=interval,
         consecutive=consecutive,
