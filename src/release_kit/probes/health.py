@@ -135,6 +135,8 @@ class EndpointPoller:
                 return evaluate(response.status_code, response.headers, body, truncated, self.options.expect)
         except httpx.TimeoutException as exc:
             return Attempt(False, f"no answer within the attempt's time ({type(exc).__name__})")
+        except httpx.InvalidURL as exc:
+            return Attempt(False, f"not a valid URL ({exc})", fatal=True)
         except httpx.TransportError as exc:
             if _untrusted_certificate(exc):
                 return Attempt(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+import jmespath
 
 from release_kit import gha
 from release_kit.http import Clock, SystemClock
@@ -49,6 +50,7 @@ class Answer:
     truncated: bool = False
     sse: SseRead | None = None
     error: str | None = None
+    unreachable: bool = False  # nothing answered (refused, reset, timed out)
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,6 @@ def judge_step(
             data = json.loads(text)
         except ValueError:
             return Outcome(False, "body is not JSON", {})
-    import jmespath
-
     for expr, wanted in expect.json_.items():
         found = jmespath.search(expr, data)
         wanted = expand(wanted, values)
@@ -176,8 +176,10 @@ class SmokeRunner:
         started = time.monotonic()
         outcome = Outcome(False, "not run", {})
         status: int | None = None
+        unreachable = False
         for attempt in range(1, step.attempts + 1):
             answer = self.send(step)
+            unreachable = answer.unreachable
             status = answer.status
             outcome = judge_step(step, answer, self.values, self.clock.now(), self.verifier)
             if outcome.ok:
@@ -190,7 +192,7 @@ class SmokeRunner:
                 self.clock.sleep(step.retry.interval)
         if outcome.ok:
             self.values.update(outcome.captures)
-        elif status is None:
+        elif unreachable:
             self.no_answer = True
         elapsed = round(time.monotonic() - started, 3)
         verdict = Verdict.PASS if outcome.ok else Verdict.FAIL
@@ -223,10 +225,17 @@ class SmokeRunner:
                     return Answer(response.status_code, response.headers, sse=_read_sse(response, ends))
                 body, truncated = _read_body(response, ends)
                 return Answer(response.status_code, response.headers, body=body, truncated=truncated)
+        except httpx.InvalidURL as exc:
+            return Answer(None, httpx.Headers(), error=f"not a valid URL once expanded ({exc})")
         except httpx.TimeoutException as exc:
-            return Answer(None, httpx.Headers(), error=f"no answer within {step.timeout_s:g}s ({type(exc).__name__})")
+            return Answer(
+                None,
+                httpx.Headers(),
+                error=f"no answer within {step.timeout_s:g}s ({type(exc).__name__})",
+                unreachable=True,
+            )
         except httpx.TransportError as exc:
-            return Answer(None, httpx.Headers(), error=f"no answer ({type(exc).__name__})")
+            return Answer(None, httpx.Headers(), error=f"no answer ({type(exc).__name__})", unreachable=True)
 
 
 def _read_body(response: httpx.Response, ends: float) -> tuple[bytes, bool]:
