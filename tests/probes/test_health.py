@@ -199,3 +199,16 @@ def test_action_inputs_reach_the_command_through_env_one_value_per_line(
     assert run_cli(["health"]) == 1
     report = json.loads((tmp_path / "r.json").read_text())
     assert [e["verdict"] for e in report["endpoints"]] == ["pass", "fail"]
+
+
+def test_the_command_gives_its_verdict_by_the_deadline_plus_half_a_second_on_a_stalled_server(
+    fault: tuple[FaultServer, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url = fault
+    start = time.monotonic()
+    code = run_cli(["health", "--url", f"{url}/stall", "--url", f"{url}/slow-body", "--deadline", "1.5",
+                    "--attempt-timeout", "5", "--format", "json"])  # fmt: skip
+    assert time.monotonic() - start <= 1.5 + DEADLINE_SLACK
+    assert code == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [e["verdict"] for e in report["endpoints"]] == ["fail", "fail"]
