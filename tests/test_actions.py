@@ -34,10 +34,12 @@ def steps(action: dict) -> list[dict]:  # type: ignore[type-arg]
 
 def test_there_are_actions() -> None:
     assert [p.parent.name for p in ACTIONS] == [
+        "health",
         "preflight",
         "publish-images",
         "record",
         "release",
+        "smoke",
         "verify-gates",
         "verify-release",
     ]

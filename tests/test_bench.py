@@ -103,3 +103,24 @@ def test_preflight_benchmark_smoke() -> None:
     assert calls <= 20  # the budget: at most 20 calls and under 1.5 s at 50 ms per request
     assert wall < 1.5
     assert 0 < ratio < 1  # concurrent rounds beat one call at a time
+
+
+def test_health_benchmark_smoke() -> None:
+    import shutil
+
+    import pytest
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is needed for the peer loop")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bench/health.py"), "--cases", "warm-up 503,degraded",
+         "--deadline", "5", "--ready-after", "0.5"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    greens = re.search(r"false greens: ours (\d+), curl (\d+)", done.stdout)
+    assert greens is not None, done.stdout
+    assert (int(greens.group(1)), int(greens.group(2))) == (0, 1)  # a 200 "degraded" fools the curl loop
+    assert re.search(r"warm-up 503\s+pass\s+pass", done.stdout), done.stdout

@@ -60,8 +60,14 @@ def cli() -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of .github/release-kit.yml."""
+@click.argument("which", type=click.Choice(["config", "smoke"]), default="config")
+def schema(which: str) -> None:
+    """Print the JSON Schema of .github/release-kit.yml (config) or of the smoke spec (smoke)."""
+    if which == "smoke":
+        from release_kit.probes.smoke_spec import schema_text as smoke_schema
+
+        click.echo(smoke_schema(), nl=False)
+        return
     from release_kit.config import schema_text
 
     click.echo(schema_text(), nl=False)
@@ -474,8 +480,10 @@ def _register() -> None:
     """Capabilities whose options live beside them (click only, so start-up stays fast)."""
     from release_kit.deploy.preflight_commands import preflight
     from release_kit.deploy_record import commands as deploy_record_commands
+    from release_kit.probes.commands import health, smoke
 
-    cli.add_command(preflight)
+    for command in (preflight, health, smoke):
+        cli.add_command(command)
     deploy_record_commands.register(cli, verdict_options)
 
 

@@ -52,7 +52,7 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...], *, key_line: bool = False) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[int | str, ...], *, key_line: bool = False) -> int | None:
     """The 1-based line of the YAML node at ``loc`` (or of its nearest existing parent).
 
     With ``key_line`` the last part of ``loc`` is a key and its own line is wanted (an unknown
@@ -99,7 +99,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _describe(err: dict[str, Any]) -> str:
+def describe_error(err: dict[str, Any]) -> str:
     """One error in the user's terms: the key path, what was expected, what was given."""
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))  # validator wrappers
     path = ".".join(str(p) for p in loc) or "(top level)"
@@ -156,7 +156,7 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return memo[key]
 
 
-def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+def load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     """One parse: the node tree (for line numbers) and the data constructed from it."""
     loader = _Loader(text)
     try:
@@ -178,8 +178,20 @@ def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     return node, data
 
 
+def located_error(exc: ValidationError, node: yaml.Node | None, source: str) -> ConfigError:
+    """Every validation error as ``source:line: key: what was expected``, the line of each from ``node``."""
+    found = []
+    for err in exc.errors():
+        line = line_of(node, tuple(err["loc"]), key_line=err["type"] == "extra_forbidden")
+        where = f"{source}:{line}" if line else source
+        found.append(f"{where}: {describe_error(dict(err))}")
+    if len(found) == 1:
+        return ConfigError(found[0])
+    return ConfigError(f"{source}: {len(found)} errors: " + "; ".join(found))
+
+
 def parse(text: str, source: str) -> Config:
-    node, data = _compose(text, source)
+    node, data = load_yaml(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -187,14 +199,7 @@ def parse(text: str, source: str) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        found = []
-        for err in exc.errors():
-            line = _line_of(node, tuple(err["loc"]), key_line=err["type"] == "extra_forbidden")
-            where = f"{source}:{line}" if line else source
-            found.append(f"{where}: {_describe(dict(err))}")
-        if len(found) == 1:
-            raise ConfigError(found[0]) from None
-        raise ConfigError(f"{source}: {len(found)} errors: " + "; ".join(found)) from None
+        raise located_error(exc, node, source) from None
 
 
 def load(path: Path | None) -> Config | None:

@@ -20,6 +20,7 @@ import errno
 import os
 import random
 import socket
+import ssl
 import sys
 import time
 import urllib.request
@@ -79,6 +80,10 @@ class RetryPolicy:
     jitter: Callable[[], float] = random.random
     notify: Callable[[str], None] = stderr_line
     """Receives one line per retry wait (tests capture them)."""
+
+    def jittered(self, interval: float) -> float:
+        """A polling interval with jitter in [0.8, 1.2] of ``interval`` (pollers do not march in step)."""
+        return interval * (0.8 + 0.4 * self.jitter())
 
     def backoff(self, attempt: int) -> float:
         """Exponential back-off with full jitter in [0.5, 1.0] of the step."""
@@ -306,7 +311,7 @@ class EnvProxyTransport(httpx.BaseTransport):
     """Direct connections, or through the proxy of ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``
     except for hosts in ``NO_PROXY`` (httpx ignores these variables once a transport is given)."""
 
-    def __init__(self, *, verify: bool = True) -> None:
+    def __init__(self, *, verify: bool | ssl.SSLContext = True) -> None:
         self.direct = httpx.HTTPTransport(verify=verify, retries=0)
         found = urllib.request.getproxies_environment()
         self.proxies: dict[str, httpx.HTTPTransport] = {}
@@ -333,19 +338,23 @@ def make_client(
     transport: httpx.BaseTransport | None = None,
     policy: RetryPolicy | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-    verify: bool = True,
+    verify: bool | ssl.SSLContext = True,
     unreachable: str | None = None,
+    retrying: bool = True,
+    follow_redirects: bool = True,
 ) -> httpx.Client:
     """An httpx client with our timeouts and retry policy around ``transport``.
 
     ``unreachable`` says what the user should check when the host cannot be resolved or
-    refuses connections (e.g. ``GITHUB_API_URL``); a generic hint otherwise.
+    refuses connections (e.g. ``GITHUB_API_URL``); a generic hint otherwise. ``retrying=False`` is
+    for callers whose own loop is the retry (the health poller, a smoke step): they get the same
+    transport and timeouts, and no second retry stacked under theirs.
     """
     inner = transport or EnvProxyTransport(verify=verify)
     return httpx.Client(
         base_url=base_url,
         headers=headers,
-        transport=RetryingTransport(inner, policy, unreachable=unreachable),
+        transport=RetryingTransport(inner, policy, unreachable=unreachable) if retrying else inner,
         timeout=timeout,
-        follow_redirects=True,
+        follow_redirects=follow_redirects,
     )

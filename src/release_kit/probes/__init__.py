@@ -1,0 +1,1 @@
+"""Deploy probes: ``release-kit health`` (readiness polling) and ``release-kit smoke`` (flows of HTTP steps)."""
