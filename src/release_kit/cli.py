@@ -433,6 +433,15 @@ def release_publish(
         return publish_release(result, report_path, fmt)
 
 
+def _register_rollout() -> None:
+    from release_kit.deploy.rollout_commands import register
+
+    register(cli, verdict_options)
+
+
+_register_rollout()
+
+
 def _fail(message: str, code: int) -> int:
     message = " ".join(gha.redact(message).split())
     if gha.in_actions():
