@@ -11,8 +11,8 @@ from release_kit.deploy.images import parse_image
 from release_kit.deploy.rollout import deploy_images
 from release_kit.deploy.rollout_models import Verdict
 from release_kit.deploy.settings import DeploySettings
-from tests.fakes.aws import backend, moto_aws
-from tests.fakes.ecs_rollout import CLUSTER, NEW, OLD, EcsSimulator, ScriptedClock, seed_ecs
+from tests.fakes.aws import backend
+from tests.fakes.ecs_rollout import CLUSTER, NEW, OLD, EcsSimulator, ScriptedClock, fresh_ecs, moto_session
 
 SETTINGS = DeploySettings.model_validate(
     {"platform": "ecs", "region": "us-east-1", "cluster": CLUSTER, "services": {"api": "agent-api", "web": "agent-web"}}
@@ -20,12 +20,16 @@ SETTINGS = DeploySettings.model_validate(
 IMAGES = {"api": parse_image(NEW["api"]), "web": parse_image(NEW["web"])}
 
 
+@pytest.fixture(scope="module")
+def moto() -> Iterator[str]:
+    with moto_session() as url:
+        yield url
+
+
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[EcsSimulator]:
-    with moto_aws(monkeypatch):
-        seed_ecs()
-        with EcsSimulator() as simulator:
-            yield simulator
+def sim(moto: str) -> Iterator[EcsSimulator]:
+    with fresh_ecs() as simulator:
+        yield simulator
 
 
 def test_a_completed_rollout_deploys_api_then_web_with_everything_else_unchanged(

@@ -24,11 +24,14 @@ test sees the next step.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.aws import REGION, backend
+import pytest
+
+from tests.fakes.aws import REGION, backend, moto_aws
 from tests.fakes.clock import FakeClock
 
 _ids = itertools.count(1)
@@ -188,6 +191,7 @@ def seed_ecs(*, desired: int = 2) -> dict[str, str]:
                 "name": role,
                 "image": OLD[role],
                 "essential": True,
+                "memory": 768,  # moto's RunTask adds up container memory
                 "environment": [{"name": "AUTO_RUN_MIGRATIONS", "value": "false"}],
                 "secrets": [
                     {"name": "DATABASE_URL", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"}
@@ -207,6 +211,7 @@ def seed_ecs(*, desired: int = 2) -> dict[str, str]:
                 {
                     "name": "log-router",
                     "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0",
+                    "memory": 128,
                     "essential": False,
                 }
             )
@@ -234,3 +239,22 @@ def seed_ecs(*, desired: int = 2) -> dict[str, str]:
         service.deployments[0].update(runningCount=desired, pendingCount=0, rolloutState="COMPLETED")
         service.running_count, service.pending_count = desired, 0
     return {"subnet": subnet, "security_group": group}
+
+
+@contextmanager
+def moto_session() -> Iterator[str]:
+    """moto's server for a whole test module (starting and stopping one costs about a second);
+    :func:`fresh_ecs` gives each test a clean ECS and RDS."""
+    with pytest.MonkeyPatch.context() as patch, moto_aws(patch) as url:
+        yield url
+
+
+@contextmanager
+def fresh_ecs() -> Iterator[EcsSimulator]:
+    from moto.backends import get_backend
+
+    for service in ("ecs", "rds"):
+        get_backend(service).reset()  # type: ignore[attr-defined]
+    seed_ecs()
+    with EcsSimulator() as simulator:
+        yield simulator

@@ -46,10 +46,11 @@ def _pass(reason: str) -> Finding:
 
 @dataclass(frozen=True)
 class EcsMemory:
-    """What earlier polls saw: our deployment's id once found, and its last rollout reason."""
+    """What earlier polls saw: our deployment's id once found, whether it was PRIMARY, its last reason."""
 
     ours: str | None = None
     reason: str | None = None
+    was_primary: bool = False
 
 
 def _progress(d: EcsDeployment) -> str:
@@ -81,7 +82,11 @@ def judge_ecs_rollout(
         mine = [d for d in service.deployments if d.id not in before and td_name(d.task_definition) == want]
         ours = next((d for d in mine if d.status == "PRIMARY"), mine[0] if mine else None)
     if ours is not None:
-        memory = EcsMemory(ours=ours.id, reason=ours.rollout_state_reason or memory.reason)
+        memory = EcsMemory(
+            ours=ours.id,
+            reason=ours.rollout_state_reason or memory.reason,
+            was_primary=memory.was_primary or ours.status == "PRIMARY",
+        )
     primary = service.primary
 
     if ours is not None and ours.rollout_state == "FAILED":
@@ -89,7 +94,7 @@ def judge_ecs_rollout(
     if (
         primary is not None
         and td_name(primary.task_definition) != want
-        and (memory.ours is not None or primary.id not in before)
+        and (memory.was_primary or primary.id not in before)
     ):
         note = f"the PRIMARY deployment reverted to {td_name(primary.task_definition)}"
         return _rolled_back(memory, note), memory
