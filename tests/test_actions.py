@@ -30,7 +30,14 @@ def steps(action: dict) -> list[dict]:  # type: ignore[type-arg]
 
 
 def test_there_are_actions() -> None:
-    assert [p.parent.name for p in ACTIONS] == ["publish-images", "release", "verify-gates", "verify-release"]
+    assert [p.parent.name for p in ACTIONS] == [
+        "deploy",
+        "migrate",
+        "publish-images",
+        "release",
+        "verify-gates",
+        "verify-release",
+    ]
 
 
 @pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
