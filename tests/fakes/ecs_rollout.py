@@ -61,7 +61,7 @@ class EcsSimulator:
     def service(self, cluster: str, name: str) -> Any:
         return self.ecs.services[f"{cluster}:{name}"]
 
-    def _arn(self, ref: str) -> str:
+    def arn(self, ref: str) -> str:
         return str(self.ecs.describe_task_definition(ref).arn)
 
     def _new(self, service: Any, task_definition: str, state: str = "IN_PROGRESS") -> dict[str, Any]:
@@ -85,7 +85,7 @@ class EcsSimulator:
     def start(self, cluster: str, name: str) -> dict[str, Any]:
         """The deployment ECS starts on UpdateService (idempotent: returns it if it exists)."""
         service = self.service(cluster, name)
-        wanted = self._arn(service.task_definition)
+        wanted = self.arn(service.task_definition)
         primary = next(d for d in service.deployments if d["status"] == "PRIMARY")
         if primary["taskDefinition"] == wanted:
             return primary  # type: ignore[no-any-return]

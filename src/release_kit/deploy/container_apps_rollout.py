@@ -6,7 +6,6 @@ Every call goes through :meth:`release_kit.arm.Arm.call`, named for people with 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from release_kit.arm import Arm
@@ -99,7 +98,7 @@ class ContainerAppsRollout:
     def deploy(
         self, role: Role, name: str, wanted_container: str | None, image: ImageRef, timeout: float
     ) -> RoleResult:
-        start = time.monotonic()
+        start = self.clock.now()
         raw = self.app(name)
         before = CaApp.model_validate(_flat(raw))
         template = dict((raw.get("properties") or {}).get("template") or {})
@@ -151,7 +150,7 @@ class ContainerAppsRollout:
             reason=finding.reason
             if expect_new or finding.verdict is not Verdict.PASS
             else f"already running this image; {finding.reason}",
-            seconds=round(time.monotonic() - start, 2),
+            seconds=round(self.clock.now() - start, 2),
         )
 
     # -- migrate -------------------------------------------------------------------------

@@ -6,7 +6,6 @@ Every call goes through :meth:`release_kit.aws.Aws.call`, named by its IAM actio
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -107,7 +106,7 @@ class EcsRollout:
     def deploy(
         self, role: Role, name: str, wanted_container: str | None, image: ImageRef, timeout: float
     ) -> RoleResult:
-        start = time.monotonic()
+        start = self.clock.now()
         raw, service = self.service(name)
         controller = (service.deployment_controller or {}).get("type", "ECS")
         if controller != "ECS":
@@ -164,7 +163,7 @@ class EcsRollout:
                 "deployment_id": memory.ours,
                 "verdict": finding.verdict,
                 "reason": finding.reason,
-                "seconds": round(time.monotonic() - start, 2),
+                "seconds": round(self.clock.now() - start, 2),
             }
         )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import time
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +56,6 @@ def run_migration(
     engine: tuple[Engine, Any] | None = None,
 ) -> MigrationReport:
     """Snapshot first (``snapshot``), then run ``command`` once and wait for its verdict; one deadline for both."""
-    start = time.monotonic()
     platform = settings.require_platform()
     if platform is Platform.ECS:
         target = settings.require_service("api")
@@ -79,6 +77,7 @@ def run_migration(
         )
     name = release_tag(tag, image) if snapshot else None
     clock = clock or SystemClock()
+    start = clock.now()
     runner, counter = engine or engine_for(settings, clock=clock)
     deadline = Deadline.after(clock, timeout)
     base: dict[str, Any] = {"platform": platform, "command": command, "image": str(image) if image else None}
@@ -97,7 +96,7 @@ def run_migration(
                 verdict=Verdict.FAIL,
                 reason=f"no migration run: {finding.reason}",
                 snapshot=snapshot_id,
-                seconds=round(time.monotonic() - start, 2),
+                seconds=round(clock.now() - start, 2),
                 calls=int(getattr(counter, "calls", 0)),
             )
 
@@ -108,7 +107,7 @@ def run_migration(
         passed=verdict is Verdict.PASS,
         verdict=verdict,
         snapshot=snapshot_id,
-        seconds=round(time.monotonic() - start, 2),
+        seconds=round(clock.now() - start, 2),
         calls=int(getattr(counter, "calls", 0)),
     )
 
