@@ -122,3 +122,12 @@ def test_the_same_image_again_makes_no_revision_and_passes(azure: FakeContainerA
     report = deploy(azure, ScriptedClock(), {"api": parse_image(OLD)})
     assert report.passed and azure.patches == []
     assert report.roles[0].reason.startswith("already running this image")
+
+
+def test_a_multiple_revision_app_is_refused_before_anything_changes(azure: FakeContainerApps) -> None:
+    from release_kit.errors import InputError
+
+    azure.apps["agent-api"].mode = "Multiple"
+    with pytest.raises(InputError, match="multiple-revision mode"):
+        deploy(azure, ScriptedClock(), {"api": IMAGES["api"]})
+    assert azure.patches == []

@@ -43,6 +43,7 @@ class App:
     latest: str = ""
     ready: str = ""
     state: str = "Succeeded"
+    mode: str = "Single"
     template: dict[str, Any] = field(default_factory=dict)
 
 
@@ -133,7 +134,7 @@ class FakeContainerApps:
                 "latestRevisionName": app.latest,
                 "latestReadyRevisionName": app.ready,
                 "template": app.template,
-                "configuration": {"activeRevisionsMode": "Single", "secrets": [{"name": "database-url"}]},
+                "configuration": {"activeRevisionsMode": app.mode, "secrets": [{"name": "database-url"}]},
             },
         }
 

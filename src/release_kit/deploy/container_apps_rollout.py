@@ -6,6 +6,7 @@ Every call goes through :meth:`release_kit.arm.Arm.call`, named for people with 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from release_kit.arm import Arm
@@ -18,6 +19,9 @@ from release_kit.errors import InputError
 from release_kit.http import Clock
 
 ROLE = "Container Apps Contributor"
+RESOURCE_ID = re.compile(
+    r"^/subscriptions/[\w-]+/resourceGroups/[\w.()-]+/providers/Microsoft\.App/jobs/[\w-]+/executions/[\w-]+$"
+)
 
 
 def _dict(model: Any) -> dict[str, Any]:
@@ -68,7 +72,8 @@ class ContainerAppsRollout:
         self.group = resource_group
         self.clock = clock
         self.interval = interval
-        self.lro: dict[str, Any] = {} if lro_interval is None else {"polling_interval": lro_interval}
+        # a long-running start is polled as often as everything else (Azure's Retry-After still wins)
+        self.lro: dict[str, Any] = {"polling_interval": interval if lro_interval is None else lro_interval}
         self.client = arm.client(ContainerAppsAPIClient)
 
     def app(self, name: str) -> dict[str, Any]:
@@ -101,6 +106,12 @@ class ContainerAppsRollout:
         start = self.clock.now()
         raw = self.app(name)
         before = CaApp.model_validate(_flat(raw))
+        mode = ((raw.get("properties") or {}).get("configuration") or {}).get("activeRevisionsMode") or "Single"
+        if str(mode).lower() == "multiple":
+            raise InputError(
+                f"container app {name} is in multiple-revision mode; release-kit deploys single-revision apps "
+                "(set activeRevisionsMode to Single), where the new revision takes the traffic once healthy"
+            )
         template = dict((raw.get("properties") or {}).get("template") or {})
         containers = [dict(c) for c in template.get("containers") or []]
         container = pick_container(containers, wanted_container, role, f"container app {name}")
@@ -206,5 +217,6 @@ class ContainerAppsRollout:
             return judge_execution(CaExecution.model_validate(_flat(_dict(got))) if got is not None else None)
 
         finding = wait_for(f"job execution {execution}", observe, deadline, interval=self.interval)
-        link = f"https://portal.azure.com/#resource{started['id']}" if started.get("id") else None
+        ident = str(started.get("id") or "")
+        link = f"https://portal.azure.com/#resource{ident}" if RESOURCE_ID.match(ident) else None
         return {"task": execution, "image": used, "log_url": link, "verdict": finding.verdict, "reason": finding.reason}
