@@ -138,3 +138,16 @@ def test_missing_settings_are_exit_2_naming_the_flag(
     (tmp_path / ".github" / "release-kit.yml").write_text("deploy:\n  platform: ecs\n  region: us-east-1\n")
     assert run_cli(["deploy", "--image", f"api={NEW['api']}"]) == 2
     assert "no api service: set deploy.services.api" in capsys.readouterr().out
+
+
+def test_service_flags_set_their_role_and_keep_the_others(tmp_path: Path) -> None:
+    from release_kit.deploy.rollout import settings_from_flags
+
+    path = tmp_path / "c.yml"
+    path.write_text(CONFIG)
+    settings = settings_from_flags(
+        path, platform=None, region=None, cluster="staging", subscription=None, resource_group=None,
+        services=("web=agent-web-canary",), containers=(),
+    )  # fmt: skip
+    assert settings.services == {"api": "agent-api", "web": "agent-web-canary"}
+    assert settings.cluster == "staging" and settings.migrations.command == "starter-console release db"

@@ -120,18 +120,20 @@ def settings_from_flags(
     resource_group: str | None,
     services: tuple[str, ...],
     containers: tuple[str, ...],
-    **more: Any,
 ) -> DeploySettings:
-    return load_settings(
-        config_path,
+    """The config's deploy: section with the flags over it; ``--service``/``--container`` set their
+    roles and keep the others the file names."""
+    base = load_settings(config_path)
+    given_services = parse_role_pairs(services, "--service")
+    given_containers = parse_role_pairs(containers, "--container")
+    return base.with_overrides(
         platform=platform,
         region=region,
         cluster=cluster,
         subscription=subscription,
         resource_group=resource_group,
-        services=parse_role_pairs(services, "--service"),
-        containers=parse_role_pairs(containers, "--container"),
-        **more,
+        services={**base.services, **given_services} if given_services else None,
+        containers={**base.containers, **given_containers} if given_containers else None,
     )
 
 
