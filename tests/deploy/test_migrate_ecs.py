@@ -149,3 +149,19 @@ def test_a_command_that_does_not_split_is_exit_2() -> None:
         split_command("starter-console 'release db")
     with pytest.raises(InputError, match="--command is required"):
         split_command("  ")
+
+
+def test_a_capacity_provider_strategy_is_used_instead_of_a_launch_type() -> None:
+    from release_kit.deploy.ecs_rollout import run_task_params
+    from release_kit.deploy.rollout_models import EcsService
+
+    strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 3}, {"capacityProvider": "FARGATE", "base": 1}]
+    service = EcsService.model_validate(
+        {"capacityProviderStrategy": strategy, "launchType": "FARGATE", "platformVersion": "LATEST"}
+    )
+    params = run_task_params("prod", service, "agent-api:7", "api", ["starter-console", "release", "db"])
+    assert params["capacityProviderStrategy"] == strategy and "launchType" not in params
+    assert params["platformVersion"] == "LATEST" and "networkConfiguration" not in params
+    assert params["overrides"] == {
+        "containerOverrides": [{"name": "api", "command": ["starter-console", "release", "db"]}]
+    }

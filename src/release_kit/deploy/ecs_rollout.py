@@ -58,6 +58,29 @@ def log_url(definition: dict[str, Any], container: str, task_arn: str, region: s
     )
 
 
+def run_task_params(
+    cluster: str, service: EcsService, task_definition: str, container: str, command: list[str]
+) -> dict[str, Any]:
+    """RunTask for one migration task placed like ``service``: its capacity provider strategy (else its
+    launch type), network configuration and platform version; ``container``'s command replaced."""
+    params: dict[str, Any] = {
+        "cluster": cluster,
+        "taskDefinition": task_definition,
+        "count": 1,
+        "startedBy": STARTED_BY,
+        "overrides": {"containerOverrides": [{"name": container, "command": command}]},
+    }
+    if service.capacity_provider_strategy:
+        params["capacityProviderStrategy"] = service.capacity_provider_strategy
+    elif service.launch_type:
+        params["launchType"] = service.launch_type
+    if service.network_configuration:
+        params["networkConfiguration"] = service.network_configuration
+    if service.platform_version:
+        params["platformVersion"] = service.platform_version
+    return params
+
+
 class EcsRollout:
     """One cluster's services, deployed and migrated through boto3."""
 
@@ -185,21 +208,7 @@ class EcsRollout:
         task_definition = service.task_definition
         if image is not None:
             task_definition = self.register_with_image(definition, tags, container, str(image))
-        params: dict[str, Any] = {
-            "cluster": self.cluster,
-            "taskDefinition": task_definition,
-            "count": 1,
-            "startedBy": STARTED_BY,
-            "overrides": {"containerOverrides": [{"name": container, "command": command}]},
-        }
-        if service.capacity_provider_strategy:
-            params["capacityProviderStrategy"] = service.capacity_provider_strategy
-        elif service.launch_type:
-            params["launchType"] = service.launch_type
-        if service.network_configuration:
-            params["networkConfiguration"] = service.network_configuration
-        if service.platform_version:
-            params["platformVersion"] = service.platform_version
+        params = run_task_params(self.cluster, service, task_definition, container, command)
         answer = self.aws.call("ecs:RunTask", self.ecs.run_task, **params)
         tasks = answer.get("tasks") or []
         if not tasks:
