@@ -151,3 +151,58 @@ def test_service_flags_set_their_role_and_keep_the_others(tmp_path: Path) -> Non
     )  # fmt: skip
     assert settings.services == {"api": "agent-api", "web": "agent-web-canary"}
     assert settings.cluster == "staging" and settings.migrations.command == "starter-console release db"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def action_env(action: str, given: dict[str, str], runner_temp: Path) -> tuple[dict[str, str], str]:
+    """The env and command of the action's release-kit step, as a runner fills them (unset inputs: defaults)."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / action / "action.yml").read_text())
+    step = next(s for s in spec["runs"]["steps"] if s["run"].startswith("release-kit"))
+    values = {name: given.get(name, str(i.get("default", ""))) for name, i in spec["inputs"].items()}
+    env = {}
+    for key, template in step["env"].items():
+        text = str(template).replace("${{ runner.temp }}", str(runner_temp))
+        for name, value in values.items():
+            text = text.replace(f"${{{{ inputs.{name} }}}}", value)
+        env[key] = text
+    return env, step["run"]
+
+
+def test_the_deploy_action_step_runs_with_the_runners_values(
+    sim: EcsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, run = action_env(
+        "deploy", {"platform": "ecs", "images": f"api={NEW['api']} web={NEW['web']}"}, tmp_path / "runner"
+    )
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    clock = ScriptedClock(lambda: sim.complete(CLUSTER, "agent-api"), lambda: sim.complete(CLUSTER, "agent-web"))
+    monkeypatch.setattr("release_kit.deploy.rollout.SystemClock", lambda: clock)
+
+    assert run_cli(run.split()[1:]) == 0
+    out = outputs(tmp_path / "out")
+    assert json.loads(out["images"]) == NEW
+    assert out["report"] == str(tmp_path / "runner" / "release-kit" / "deploy.json")
+
+
+def test_the_migrate_action_step_runs_with_the_runners_values(
+    sim: EcsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    boto3.client("rds").create_db_instance(
+        DBInstanceIdentifier="agent-pg", DBInstanceClass="db.t4g.micro", Engine="postgres",
+        MasterUsername="app", MasterUserPassword="not-a-real-password-1", AllocatedStorage=20,
+    )  # fmt: skip
+    env, run = action_env("migrate", {"platform": "ecs", "snapshot": "true", "tag": "v2.0.0"}, tmp_path / "runner")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    clock = ScriptedClock(lambda: sim.stop_task(CLUSTER, 0))
+    monkeypatch.setattr("release_kit.deploy.migrate.SystemClock", lambda: clock)
+
+    assert run_cli(run.split()[1:]) == 0
+    assert outputs(tmp_path / "out")["snapshot"].startswith("release-kit-v2-0-0-")
