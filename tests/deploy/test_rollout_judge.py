@@ -55,6 +55,13 @@ def test_our_primary_completed_with_all_tasks_running_passes() -> None:
     assert finding.verdict is Verdict.PASS and memory.ours == "ecs-svc/new"
 
 
+def test_without_rollout_state_ours_alone_and_full_passes() -> None:
+    alone = svc(dep("ecs-svc/new", NEW_TD, state=None, running=2))
+    assert judge_ecs_rollout(BEFORE, NEW_TD, alone, EcsMemory())[0].verdict is Verdict.PASS
+    draining = svc(dep("ecs-svc/new", NEW_TD, state=None, running=2), {**OLD_STEADY, "status": "ACTIVE"})
+    assert judge_ecs_rollout(BEFORE, NEW_TD, draining, EcsMemory())[0].verdict is Verdict.WAIT
+
+
 def test_completed_but_short_of_tasks_waits() -> None:
     finding, _ = judge_ecs_rollout(
         BEFORE, NEW_TD, svc(dep("ecs-svc/new", NEW_TD, state="COMPLETED", running=1, pending=1)), EcsMemory()

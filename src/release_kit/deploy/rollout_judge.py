@@ -107,6 +107,11 @@ def judge_ecs_rollout(
         return _pass(
             f"deployment {ours.id} of {want} COMPLETED, {ours.running_count}/{ours.desired_count} running"
         ), memory
+    steady = ours.running_count == ours.desired_count and len(service.deployments) == 1
+    if ours.rollout_state is None and steady:  # no rolloutState (e.g. a Classic Load Balancer): steady alone
+        return _pass(
+            f"deployment {ours.id} of {want} is the only one, {ours.running_count}/{ours.desired_count} running"
+        ), memory
     return _wait(f"deployment {ours.id} of {want}: {_progress(ours)}"), memory
 
 
