@@ -226,11 +226,11 @@ def main() -> int:
         f"latency per request: {args.latency * 1000:.0f} ms; "
         f"each deployment completes after {args.complete_after:.1f} s"
     )
-    print(f"release-kit deploy (poll every {args.interval:.0f} s): passed {ours_ok}")
+    print(f"release-kit deploy (poll every {args.interval:g} s): passed {ours_ok}")
     print(f"  calls made:                        {calls('ours')}")
     print(f"  verdict after completion, api:     {med('ours', 'api'):.2f} s")
     print(f"  verdict after completion, web:     {med('ours', 'web'):.2f} s")
-    print(f"peer (services_stable, delay {args.peer_delay:.0f} s): passed {peer_ok}")
+    print(f"peer (services_stable, delay {args.peer_delay:g} s): passed {peer_ok}")
     print(f"  calls made:                        {calls('peer')}")
     print(f"  verdict after completion, api:     {med('peer', 'api'):.2f} s")
     print(f"  verdict after completion, web:     {med('peer', 'web'):.2f} s")
