@@ -203,15 +203,15 @@ def main() -> int:
         for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
             patch.setenv(key, "us-east-1")
         for _ in range(args.repeat):
-            for name, run, outcome in (
-                ("ours", lambda s: ours(proxy, s, args.complete_after, args.interval, "complete"), "complete"),
-                ("peer", lambda s: peer(proxy, s, args.complete_after, args.peer_delay, "complete"), "complete"),
-                ("ours-cb", lambda s: ours(proxy, s, args.complete_after, args.interval, "fail"), "fail"),
-                ("peer-cb", lambda s: peer(proxy, s, args.complete_after, args.peer_delay, "fail"), "fail"),
+            for name, variant, outcome in (
+                ("ours", ours, "complete"),
+                ("peer", peer, "complete"),
+                ("ours-cb", ours, "fail"),
+                ("peer-cb", peer, "fail"),
             ):
-                del outcome
+                pace = args.interval if variant is ours else args.peer_delay
                 with fresh_ecs() as sim:
-                    results[name].append(run(sim))
+                    results[name].append(variant(proxy, sim, args.complete_after, pace, outcome))
     server.stop()
 
     def med(key: str, role: str) -> float:
