@@ -198,7 +198,10 @@ class ContainerAppsRollout:
             template=template,
             **self.lro,
         )
-        started = _dict(self.arm.call(f"start job {job}", ROLE, poller.result))
+        result = self.arm.call(f"start job {job}", ROLE, poller.result, timeout=max(1.0, deadline.left()))
+        if not poller.done():
+            return {"verdict": Verdict.FAIL, "reason": f"Azure did not start job {job} within the timeout"}
+        started = _dict(result)
         execution = str(started.get("name") or "")
         if not execution:
             return {"verdict": Verdict.FAIL, "reason": f"Azure started job {job} but named no execution"}
