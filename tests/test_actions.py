@@ -34,7 +34,9 @@ def steps(action: dict) -> list[dict]:  # type: ignore[type-arg]
 
 def test_there_are_actions() -> None:
     assert [p.parent.name for p in ACTIONS] == [
+        "deploy",
         "health",
+        "migrate",
         "preflight",
         "publish-images",
         "record",

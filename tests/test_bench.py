@@ -124,3 +124,20 @@ def test_health_benchmark_smoke() -> None:
     assert greens is not None, done.stdout
     assert (int(greens.group(1)), int(greens.group(2))) == (0, 1)  # a 200 "degraded" fools the curl loop
     assert re.search(r"warm-up 503\s+pass\s+pass", done.stdout), done.stdout
+
+
+def test_deploy_benchmark_smoke() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bench/deploy.py"), "--latency", "0.01", "--complete-after", "0.3",
+         "--interval", "0.5", "--peer-delay", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    false_greens = re.search(r"false greens: ours (\d+) of 1, peer (\d+) of 1", done.stdout)
+    assert false_greens is not None, done.stdout + done.stderr
+    assert false_greens.groups() == ("0", "1")  # the waiter calls the rolled-back service stable; deploy does not
+    assert done.stdout.count("passed True") == 2  # both pass the rollout that completes
+    calls = int(re.search(r"calls made:\s+(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
+    assert 0 < calls <= 20

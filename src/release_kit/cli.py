@@ -478,12 +478,14 @@ def release_publish(
 
 def _register() -> None:
     """Capabilities whose options live beside them (click only, so start-up stays fast)."""
+    from release_kit.deploy import rollout_commands
     from release_kit.deploy.preflight_commands import preflight
     from release_kit.deploy_record import commands as deploy_record_commands
     from release_kit.probes.commands import health, smoke
 
     for command in (preflight, health, smoke):
         cli.add_command(command)
+    rollout_commands.register(cli, verdict_options)
     deploy_record_commands.register(cli, verdict_options)
 
 
