@@ -97,7 +97,7 @@ def test_a_generated_workflow_is_checked_from_its_text() -> None:
                 "steps": [
                     {"uses": "org/release-kit/verify-gates@0123456789abcdef0123456789abcdef01234567"},
                     {"uses": "org/release-kit/release@v1", "with": {"package": "packages/api"}},
-                    {"uses": "org/release-kit/deploy@v1"},
+                    {"uses": "org/release-kit/promote@v1"},
                 ],
             }
         },
@@ -105,7 +105,7 @@ def test_a_generated_workflow_is_checked_from_its_text() -> None:
     assert check_uses(yaml.safe_dump(workflow, sort_keys=False), "release.yml") == [
         "release.yml:10: uses: org/release-kit/release@v1: release has no input package "
         "(it has: packages, frontend, tag, assets-dir, sdist, token)",
-        "release.yml:13: uses: org/release-kit/deploy@v1: there is no deploy/action.yml in org/release-kit",
+        "release.yml:13: uses: org/release-kit/promote@v1: there is no promote/action.yml in org/release-kit",
     ]
 
 
