@@ -481,9 +481,10 @@ def _register() -> None:
     from release_kit.deploy import rollout_commands
     from release_kit.deploy.preflight_commands import preflight
     from release_kit.deploy_record import commands as deploy_record_commands
+    from release_kit.init.commands import init
     from release_kit.probes.commands import health, smoke
 
-    for command in (preflight, health, smoke):
+    for command in (preflight, health, smoke, init):
         cli.add_command(command)
     rollout_commands.register(cli, verdict_options)
     deploy_record_commands.register(cli, verdict_options)

@@ -1,0 +1,1 @@
+"""``release-kit init``: the whole runbook in a repository in one command."""

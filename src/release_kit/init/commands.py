@@ -1,0 +1,38 @@
+"""``release-kit init`` options (click only: importing this costs nothing at start-up)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--registry",
+    type=click.Choice(["ghcr", "ecr", "acr"]),
+    default="ghcr",
+    show_default=True,
+    help="Where release.yml publishes the images.",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(["ecs", "container-apps"]),
+    default="ecs",
+    show_default=True,
+    help="Where the services run: the deploy: section, the deploy and rollback workflows.",
+)
+@click.option(
+    "--dir",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="The repository to set up.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(registry: str, platform: str, repo: Path, force: bool) -> int:
+    """Write the runbook into a repository: .github/release-kit.yml, the smoke spec and the workflows."""
+    from release_kit.init.command import run
+
+    return run(registry=registry, platform=platform, repo=repo, force=force)
