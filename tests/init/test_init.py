@@ -139,3 +139,12 @@ def test_the_policy_is_written_against_the_workflows_present(
 def test_a_missing_folder_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert init(tmp_path / "nope") == 2
     assert "--dir" in capsys.readouterr().err
+
+
+def test_the_smoke_spec_written_is_the_example_and_valid(tmp_path: Path) -> None:
+    from release_kit.probes.smoke_spec import load
+
+    assert (ROOT / "src/release_kit/init/smoke.yml").read_text() == (ROOT / "examples/smoke.yml").read_text()
+    assert init(tmp_path) == 0
+    spec = load(tmp_path / ".github/release-kit-smoke.yml")
+    assert [flow.name for flow in spec.flows]

@@ -78,6 +78,9 @@ def test_action_inputs_outputs_and_tags_from_ref(
     assert set(outputs) == set(action["outputs"])
     digests = json.loads(outputs["digests"])
     assert outputs["api-digest"] == digests["api"] and outputs["web-digest"] == digests["web"]
+    references = json.loads(outputs["references"])  # what deploy and record take, pinned by digest
+    host = plain.removeprefix("http://")
+    assert references == {name: f"{host}/agent-saas/{name}@{digests[name]}" for name in ("api", "web")}
     for tag in ("1.4.0", "1.4", "1", "latest", "sha-0123456"):
         assert skopeo_digest(plain, f"agent-saas/api:{tag}") == digests["api"]
     assert digests["api"] in (tmp_path / "summary.md").read_text()

@@ -205,7 +205,10 @@ def run(
         write_report(report, report_path)
     emit(report, text(report), fmt)
     gha.add_summary(markdown(report))
-    outputs = {"digests": json.dumps({r.name: r.digest for r in results})}
+    outputs = {
+        "digests": json.dumps({r.name: r.digest for r in results}),
+        "references": json.dumps({r.name: f"{r.repository}@{r.digest}" for r in results}),
+    }
     outputs.update({f"{r.name}-digest": r.digest for r in results})
     gha.set_outputs(outputs)
     return ExitCode.OK
