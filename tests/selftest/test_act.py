@@ -2,7 +2,8 @@
 
 Each job calls one action through its action.yml (``uses: ./<name>``), so ``scripts/bootstrap``, the
 ``$GITHUB_ACTION_PATH`` paths, every input's way into Python and every output mapping are exercised
-for real, against fakes this test starts on 127.0.0.1. A later step of each job checks the outputs
+for real, against fakes this test starts on 127.0.0.1 (GitHub, a registry, the fault server
+and the auth app of tests/probes/). A later step of each job checks the outputs
 and appends them to a results file that the test reads back.
 """
 
@@ -15,13 +16,15 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.fixtures import ATTESTATIONS
-from tests.fakes.github import FakeGitHub, green_runbook, serve
+from tests.fakes.github import FakeGitHub, green_runbook, serve, sha_of
+from tests.probes import auth_app, fault_server
 from tests.registry.images import oci_layout
 from tests.registry.server import registry
 
@@ -42,7 +45,9 @@ def act_binary() -> str:
     return found
 
 
-def run_act(job: str, tmp_path: Path, env: dict[str, str]) -> tuple[str, list[str]]:
+def run_act(
+    job: str, tmp_path: Path, env: dict[str, str], secrets: dict[str, str] | None = None
+) -> tuple[str, list[str]]:
     """Run one job of the selftest workflow; returns act's log and the results lines."""
     results = tmp_path / "results"
     results.touch()
@@ -63,6 +68,8 @@ def run_act(job: str, tmp_path: Path, env: dict[str, str]) -> tuple[str, list[st
     ]
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
+    for key, value in (secrets or {}).items():
+        args += ["-s", f"{key}={value}"]
     # act's own state (its copy of the checkout, the tool cache with our bootstrapped venvs) stays
     # under the user's cache folder, so reruns reuse the venvs as a runner's tool cache would.
     run_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RK_", "RUNNER_"))}
@@ -127,4 +134,108 @@ def test_verify_release_runs_under_a_runner(tmp_path: Path) -> None:
         log, results = run_act("verify-release", tmp_path, {"GITHUB_API_URL": url})
     assert "verify-release passed=true" in results
     assert outputs_in(log)["passed"] == "true"
+    assert TOKEN not in log
+
+
+def test_preflight_runs_under_a_runner(tmp_path: Path) -> None:
+    """Container App documents judged with no cloud: the azure extra bootstrapped, the verdict in the summary."""
+    log, results = run_act("preflight", tmp_path, {})
+    assert "preflight passed=true" in results
+    assert outputs_in(log)["passed"] == "true"
+    assert "Summary - ### release-kit preflight" in log
+    assert "preflight (container-apps): ready to deploy: 2 warn, 7 pass; 0 cloud calls" in log
+    assert "| billing_topology | `worker` | ✅ pass |" in log
+
+
+class WarmsUpOnFirstCall(fault_server.FaultServer):
+    """The fault server, its warm-up counted from the first request (act's start-up time varies)."""
+
+    def __init__(self, ready_after: float) -> None:
+        super().__init__(ready_after=ready_after)
+        self.statuses: list[int] = []
+
+    def answer(self, path: str) -> tuple[int, dict[str, str], bytes] | str:
+        with self.lock:
+            if not self.statuses:
+                self.t0 = time.monotonic()
+        answer = super().answer(path)
+        with self.lock:
+            self.statuses.append(answer[0] if isinstance(answer, tuple) else 0)
+        return answer
+
+
+def test_health_runs_under_a_runner_and_waits_out_a_warm_up(tmp_path: Path) -> None:
+    fault = WarmsUpOnFirstCall(ready_after=1.0)
+    with fault_server.serve(fault) as url:
+        log, results = run_act("health", tmp_path, {"SELFTEST_HEALTH_URL": f"{url}/warmup-503"})
+    assert "health passed=true" in results
+    assert outputs_in(log)["passed"] == "true"
+    # it was polled while warming up, and passed only on two ready answers in a row
+    assert fault.statuses[0] == 503 and fault.statuses[-2:] == [200, 200], fault.statuses
+    assert "Summary - " in log and "/warmup-503" in log
+
+
+def test_health_fails_the_step_on_a_degraded_endpoint_under_a_runner(tmp_path: Path) -> None:
+    """A 200 that says degraded is not ready: the step fails at its deadline with passed=false.
+
+    The failing step has continue-on-error, so act's exit stays 0 only if the job's last step
+    proved the failure (outcome, output); any other error (a broken bootstrap) still fails the job.
+    """
+    fault = fault_server.FaultServer()
+    started = time.monotonic()
+    with fault_server.serve(fault) as url:
+        log, results = run_act("health-degraded", tmp_path, {"SELFTEST_HEALTH_URL": f"{url}/degraded"})
+    assert "health-degraded outcome=failure passed=false" in results
+    assert outputs_in(log)["passed"] == "false"
+    assert "Failure - Main health (an API that stays degraded)" in log
+    assert 'json status = "degraded", expected "ready"' in log
+    assert fault.counts["/degraded"] >= 2
+    assert time.monotonic() - started < 30  # deadline 3 s plus act and the bootstrap
+
+
+SMOKE_PASSWORD = "selftest-Horse-Battery-Staple-0xC0FFEE"
+
+
+def test_smoke_runs_under_a_runner_with_the_password_as_a_secret(tmp_path: Path) -> None:
+    app = auth_app.AuthApp()
+    with auth_app.serve(app) as url:
+        log, results = run_act("smoke", tmp_path, {"SELFTEST_API_URL": url}, {"SMOKE_PASSWORD": SMOKE_PASSWORD})
+    assert "smoke passed=true" in results
+    assert outputs_in(log)["passed"] == "true"
+    assert "Summary - ### release-kit smoke" in log and "| token-refresh | refresh | ✅ pass |" in log
+    assert app.posts("/api/v1/auth/register") == 1 and app.posts("/api/v1/chat") == 1
+    # the secret reached the app through the step's env ...
+    assert SMOKE_PASSWORD in set(app.users.values())
+    # ... and neither it nor any token the app issued reached act's log
+    tokens = set(app.refresh_tokens) | set(app.last_access.values())
+    tokens |= {h["authorization"].removeprefix("Bearer ") for _, _, h, _ in app.requests if "authorization" in h}
+    assert len(tokens) >= 3
+    assert SMOKE_PASSWORD not in log
+    assert not [token for token in tokens if token in log]
+
+
+def test_record_runs_under_a_runner(tmp_path: Path) -> None:
+    fake = FakeGitHub()
+    fake.add_ref("tags/v1.4.0", sha_of("v1.4.0"))
+    pinned = {
+        role: f"ghcr.io/octo-org/app/{role}@sha256:{hashlib.sha256(role.encode()).hexdigest()}"
+        for role in ("api", "web")
+    }
+    images = " ".join(f"{role}={ref}" for role, ref in pinned.items())
+    with serve(fake) as url:
+        log, results = run_act("record", tmp_path, {"GITHUB_API_URL": url, "SELFTEST_IMAGES": images})
+    [deployment] = fake.deployments
+    assert f"record deployment-id={deployment['id']}" in results
+    assert outputs_in(log)["deployment-id"] == str(deployment["id"])
+    assert deployment["task"] == "deploy:release-kit" and deployment["ref"] == "v1.4.0"
+    assert deployment["environment"] == "production"
+    assert deployment["payload"] == {
+        "release_kit": 1,
+        "images": pinned,
+        "checks": {"health": "pass", "smoke": "pass"},
+        "snapshot": "release-kit-v1-4-0-202612011230",
+        "rollback_of": None,
+    }
+    assert fake.deployment_statuses[deployment["id"]][-1]["state"] == "success"
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in fake.requests)
     assert TOKEN not in log
