@@ -112,7 +112,8 @@ def _cloud_with(choices: Choices) -> str:
 
 
 def _deploy_with(choices: Choices) -> str:
-    return 'api_url: "${{ vars.API_URL }}", web_url: "${{ vars.WEB_URL }}", ' + _cloud_with(choices)
+    urls = 'api_url: "${{ vars.API_URL }}", web_url: "${{ vars.WEB_URL }}"'
+    return f"platform: {choices.platform}, {urls}, {_cloud_with(choices)}"
 
 
 def _release_secrets(registry: str) -> str:
@@ -200,7 +201,6 @@ jobs:
     uses: {REUSABLE.format(name="runbook-rollback")}
     permissions: {DEPLOY_PERMISSIONS}
     with: {{environment: "${{{{ inputs.environment }}}}", to: "${{{{ inputs.to }}}}", {_deploy_with(choices)}}}
-    secrets: {{SMOKE_PASSWORD: "${{{{ secrets.SMOKE_PASSWORD }}}}"}}
 """
 
 
