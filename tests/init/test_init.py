@@ -148,3 +148,14 @@ def test_the_smoke_spec_written_is_the_example_and_valid(tmp_path: Path) -> None
     assert init(tmp_path) == 0
     spec = load(tmp_path / ".github/release-kit-smoke.yml")
     assert [flow.name for flow in spec.flows]
+
+
+def test_examples_runbook_is_what_init_writes_and_fits_in_40_lines(tmp_path: Path) -> None:
+    """examples/runbook/ is the adoption the README counts: init's output for ghcr and ecs, verbatim."""
+    assert init(tmp_path, "--registry", "ghcr", "--platform", "ecs") == 0
+    example = ROOT / "examples" / "runbook"
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(example) for p in example.rglob("*") if p.is_file())
+    for rel in written:
+        assert (example / rel).read_text() == (tmp_path / rel).read_text(), f"examples/runbook/{rel} is stale"
+    assert code_lines(sorted((example / ".github/workflows").glob("*.yml"))) <= 40
