@@ -17,7 +17,6 @@ latency rather than a 40 ms delayed ACK (which would flatter ours). Run from the
 from __future__ import annotations
 
 import argparse
-import socketserver
 import statistics
 import sys
 import time
@@ -93,7 +92,6 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each variant; the median is shown")
     args = parser.parse_args()
 
-    socketserver.StreamRequestHandler.disable_nagle_algorithm = True  # the fake's handler inherits it
     fake = FakeGitHub(latency=args.latency)
     good = history(fake, args.deployments)
     with serve(fake) as url:
