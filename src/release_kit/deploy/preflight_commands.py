@@ -6,17 +6,11 @@ from pathlib import Path
 
 import click
 
-from release_kit.gha import input_env as env
+from release_kit.options import config_option, env, verdict_options
 
 
 @click.command("preflight")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=env("config"),
-    help="Config file with a deploy: section. Default: .github/release-kit.yml if present.",
-)
+@config_option("Config file with a deploy: section. Default: .github/release-kit.yml if present.")
 @click.option(
     "--platform", type=click.Choice(["ecs", "container-apps"]), envvar=env("platform"), help="Default: deploy.platform."
 )
@@ -54,22 +48,7 @@ from release_kit.gha import input_env as env
     envvar=[env("arm-endpoint"), "AZURE_ARM_ENDPOINT"],
     help="container-apps: Azure Resource Manager URL for sovereign clouds. Default: https://management.azure.com.",
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=env("report"),
-    help="Also write the JSON report to this file.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    envvar=env("format"),
-    help="What stdout gets: a table or the JSON report.",
-)
+@verdict_options
 def preflight(
     config_path: Path | None,
     platform: str | None,
