@@ -68,6 +68,7 @@ def advise(
     snapshot: str | None,
     *,
     rolled_back_ref: str | None,
+    good_ref: str | None = None,
     rolled_back_at: datetime | None = None,
     resource_group: str | None = None,
     engine: str | None = None,
@@ -92,7 +93,8 @@ def advise(
         f"snapshot {snapshot} was taken before {release}'s migration and holds the schema these images expect; "
         "release-kit restores nothing"
     )
-    then = "then point the services' database at the restored copy and run rollback (or deploy) again"
+    again = f"release-kit rollback --to {good_ref}" if good_ref else "release-kit deploy"
+    then = f"then point the services' database at the restored copy and redeploy these images ({again})"
     if database is None:
         return base.model_copy(
             update={"notes": [intro, "no deploy.backups.database configured: no restore command to print", then]}

@@ -149,7 +149,7 @@ def _cluster_engine(settings: DeploySettings, snapshot: str) -> tuple[str | None
     return str(items[0].get("Engine") or "") or None, None
 
 
-def database_advice(settings: DeploySettings, rolled_back: RolledBack | None) -> RestoreAdvice:
+def database_advice(settings: DeploySettings, rolled_back: RolledBack | None, good_ref: str) -> RestoreAdvice:
     database = settings.backups.database
     snapshot = rolled_back.snapshot if rolled_back else None
     engine = problem = None
@@ -159,6 +159,7 @@ def database_advice(settings: DeploySettings, rolled_back: RolledBack | None) ->
         database,
         snapshot,
         rolled_back_ref=rolled_back.ref if rolled_back else None,
+        good_ref=good_ref,
         rolled_back_at=rolled_back.created_at if rolled_back else None,
         resource_group=settings.resource_group,
         engine=engine,
@@ -244,7 +245,7 @@ def run_rollback(
         deploy=deployed,
         record=written,
         record_error=record_error.one_line() if record_error else None,
-        database=database_advice(settings, rolled_back),
+        database=database_advice(settings, rolled_back, good.ref),
         searched=search.summary(),
     )
     return report, record_error
