@@ -63,6 +63,7 @@ def test_container_apps_redeploys_the_good_revisions_and_prints_the_point_in_tim
         report, record_error = run_rollback(SETTINGS, gh, REPO, "production", engine=(engine, arm))
 
     assert record_error is None and report.passed, report
+    assert FakeCredential.TOKEN not in report.model_dump_json() and TOKEN not in report.model_dump_json()
     assert report.good.deployment_id == good and report.rollback_of == newest
     assert [p["properties"]["template"]["containers"][0]["image"] for p in azure.patches] == [GOOD["api"], GOOD["web"]]
     assert [(r.role, r.new) for r in report.deploy.roles] == [("api", "agent-api--x7k2p9q"), ("web", "agent-web--w1")]

@@ -334,3 +334,21 @@ def test_the_cli_runs_the_actions_way_and_never_prints_the_token(
     everything = out.replace(f"::add-mask::{TOKEN}", "") + captured.err + summary + json.dumps(report)
     assert TOKEN not in everything
     assert sim.tasks(CLUSTER) == []
+
+
+def test_a_deploy_that_raises_after_api_moved_is_recorded_as_failure_and_the_error_goes_on(
+    sim: EcsSimulator, fake: FakeGitHub, client: GitHubClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from release_kit.errors import NotFoundError
+
+    ids = history(fake)
+    completes(sim, monkeypatch, "api")
+    broken = settings().with_overrides(services={"api": "agent-api", "web": "no-such-web"})
+
+    with pytest.raises(NotFoundError, match=r"no active service 'no-such-web'.*recorded as failed rollback deployment"):
+        run_rollback(broken, client, REPO, "production")
+
+    assert running_image("agent-api") == GOOD["api"]  # api had moved: the record says the rollback failed
+    written = fake.deployments[-1]
+    assert written["payload"]["checks"] == {"deploy": "fail"} and written["payload"]["rollback_of"] == ids["v1.4.0"]
+    assert fake.deployment_statuses[written["id"]][-1]["state"] == "failure"

@@ -228,6 +228,7 @@ def run_rollback(
             err.message += f" (recorded as failed rollback deployment {failed.deployment_id})"
         except (ReleaseKitError, GitHubError) as record_err:
             err.message += f" (and the failed rollback was not recorded: {record_err.one_line()})"
+        err.args = (err.message,)
         raise
     record_error: ReleaseKitError | None = None
     written: RecordResult | None = None
@@ -297,5 +298,6 @@ def rollback_command(
             else f"the rollback to {report.good.ref} failed"
         )
         record_error.message = f"{done}, but the record was not written: {record_error.message}"
+        record_error.args = (record_error.message,)
         raise record_error
     return code
