@@ -48,17 +48,14 @@ def check_uses(
     root: Path = ROOT,
     *,
     local: bool = False,
-    awaited: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[str]:
     """Every problem with the calls of ours in a workflow or a markdown document; [] when all resolve.
 
     ``source`` names the document in messages; one ending in ``.md`` is read as markdown. With
     ``local``, ``uses: ./<name>`` (this repository's own workflows) is checked the same way.
-    ``awaited`` stands in for actions another change is adding (name to its action.yml, parsed),
-    used only while ``<name>/action.yml`` does not exist yet.
     """
     calls = find_calls(text_or_yaml, source, local=local)
-    return [problem for call in calls for problem in check_call(call, root, awaited=awaited)]
+    return [problem for call in calls for problem in check_call(call, root)]
 
 
 def find_calls(text_or_yaml: str | Mapping[str, Any], source: str, *, local: bool = False) -> list[Call]:
@@ -69,13 +66,13 @@ def find_calls(text_or_yaml: str | Mapping[str, Any], source: str, *, local: boo
     return _yaml_calls(text_or_yaml, source, first_line=1, local=local)
 
 
-def load_action(name: str, root: Path = ROOT, awaited: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
-    """The parsed ``<name>/action.yml`` of this repository (or its awaited stand-in); None if neither exists."""
+def load_action(name: str, root: Path = ROOT) -> Any:
+    """The parsed ``<name>/action.yml`` of this repository; None if it does not exist."""
     candidates = [root / name / file for file in ("action.yml", "action.yaml")]
     action = next((path for path in candidates if path.is_file()), None)
     if action is not None:
         return yaml.safe_load(action.read_text()) or {}
-    return (awaited or {}).get(name)
+    return None
 
 
 def load_reusable(path: str, root: Path = ROOT) -> Mapping[str, Any] | None:
@@ -99,7 +96,7 @@ def triggers_of(workflow: Mapping[Any, Any]) -> dict[str, Any]:
     return dict(triggers) if isinstance(triggers, Mapping) else {}
 
 
-def check_call(call: Call, root: Path = ROOT, *, awaited: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+def check_call(call: Call, root: Path = ROOT) -> list[str]:
     where = f"{call.where}: uses: {call.written}"
     if not call.ref and not call.local:
         return [f"{where}: no ref after '@' (a tag such as v1, or a full commit SHA)"]
@@ -108,7 +105,7 @@ def check_call(call: Call, root: Path = ROOT, *, awaited: Mapping[str, Mapping[s
         return [f"{where}: not a path inside the repository"]
     if call.path.startswith(".github/"):
         return _check_workflow(call, where, root)
-    action = load_action(call.path, root, awaited)
+    action = load_action(call.path, root)
     if action is None:
         return [f"{where}: there is no {call.path}/action.yml in {OWNER_REPO}"]
     return _check_inputs(call, where, action.get("inputs") or {})

@@ -41,33 +41,6 @@ from tests.wiring import OWNER_REPO, ROOT, check_uses, load_action, load_reusabl
 Perms = dict[str, str]  # scope -> "read" | "write"
 Step = Mapping[str, Any]
 
-# Actions another change is adding, by the interface it declares; used only while <name>/action.yml
-# does not exist in this tree. Once it does, the real file is read (and test_workflow_wiring checks
-# the real one still has what our workflows use): then this entry can go.
-AWAITED: dict[str, dict[str, Any]] = {
-    "rollback": {
-        "inputs": {
-            name: {"required": name in ("environment", "platform")}
-            for name in (
-                "environment",
-                "to",
-                "timeout",
-                "config",
-                "platform",
-                "region",
-                "cluster",
-                "subscription",
-                "resource-group",
-                "services",
-                "containers",
-                "token",
-            )
-        },
-        "outputs": {name: {} for name in ("passed", "report", "images", "deployment-id")},
-    }
-}
-
-
 # -- what each action needs ------------------------------------------------------------------
 
 
@@ -210,7 +183,7 @@ def check_workflow(text: str, source: str, root: Path = ROOT) -> list[str]:
     if not isinstance(workflow, dict) or not isinstance(workflow.get("jobs"), Mapping):
         return [f"{source}: not a workflow (no jobs:)"]
     return [
-        *check_uses(text, source, root, local=True, awaited=AWAITED),
+        *check_uses(text, source, root, local=True),
         *check_step_outputs(workflow, source, root),
         *check_needs(workflow, source, root),
         *check_declared(workflow, source),
@@ -226,7 +199,7 @@ def step_outputs(step: Step, root: Path = ROOT) -> set[str] | None:
         target = ours(uses)
         if target is None or target[0] != "action":
             return None
-        action = load_action(target[1], root, AWAITED)
+        action = load_action(target[1], root)
         return set((action or {}).get("outputs") or {})
     script = str(step.get("run", ""))
     if "GITHUB_OUTPUT" not in script:

@@ -442,7 +442,7 @@ def release_publish(
 
 def _register() -> None:
     """Capabilities whose options live beside them (click only, so start-up stays fast)."""
-    from release_kit.deploy import rollout_commands
+    from release_kit.deploy import rollback_commands, rollout_commands
     from release_kit.deploy.preflight_commands import preflight
     from release_kit.deploy_record import commands as deploy_record_commands
     from release_kit.init.commands import init
@@ -451,6 +451,7 @@ def _register() -> None:
     for command in (preflight, health, smoke, init):
         cli.add_command(command)
     rollout_commands.register(cli, verdict_options)
+    rollback_commands.register(cli, verdict_options)
     deploy_record_commands.register(cli, verdict_options)
 
 
