@@ -6,24 +6,12 @@ from pathlib import Path
 
 import click
 
-from release_kit.options import config_option, env, verdict_options
+from release_kit.deploy.target_options import where_options
+from release_kit.options import env, verdict_options
 
 
 @click.command("preflight")
-@config_option("Config file with a deploy: section. Default: .github/release-kit.yml if present.")
-@click.option(
-    "--platform", type=click.Choice(["ecs", "container-apps"]), envvar=env("platform"), help="Default: deploy.platform."
-)
-@click.option("--cluster", envvar=env("cluster"), help="ecs: the cluster name or ARN. Default: deploy.cluster.")
-@click.option("--resource-group", envvar=env("resource-group"), help="container-apps: default deploy.resource_group.")
-@click.option(
-    "--service",
-    "services",
-    multiple=True,
-    envvar=env("services"),
-    metavar="ROLE=NAME",
-    help="Service (ECS) or app (Container Apps) of a role: api, web, worker. Repeatable.",
-)
+@where_options
 @click.option(
     "--task-definition",
     "task_definitions",
@@ -53,8 +41,11 @@ def preflight(
     config_path: Path | None,
     platform: str | None,
     cluster: str | None,
+    region: str | None,
+    subscription: str | None,
     resource_group: str | None,
     services: tuple[str, ...],
+    containers: tuple[str, ...],
     task_definitions: tuple[str, ...],
     app_files: tuple[str, ...],
     allow_unknown: bool,
@@ -76,6 +67,9 @@ def preflight(
         cluster=cluster,
         resource_group=resource_group,
         services=services,
+        region=region,
+        subscription=subscription,
+        containers=containers,
         task_definitions=task_definitions,
         app_files=app_files,
         allow_unknown=allow_unknown,

@@ -273,7 +273,7 @@ def rollback_command(
 ) -> ExitCode:
     from release_kit import gha
     from release_kit.deploy.rollback_output import publish_rollback
-    from release_kit.deploy.rollout import settings_from_flags
+    from release_kit.deploy.target import settings_from_flags
 
     name = parse_repo(repo)
     if not environment or not environment.strip():

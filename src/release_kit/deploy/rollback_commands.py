@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from release_kit.deploy.rollout_commands import where_options
+from release_kit.deploy.target_options import where_options
 from release_kit.gha import input_env as env
 
 
