@@ -442,17 +442,15 @@ def release_publish(
 
 def _register() -> None:
     """Capabilities whose options live beside them (click only, so start-up stays fast)."""
-    from release_kit.deploy import rollback_commands, rollout_commands
     from release_kit.deploy.preflight_commands import preflight
-    from release_kit.deploy_record import commands as deploy_record_commands
+    from release_kit.deploy.rollback_commands import rollback
+    from release_kit.deploy.rollout_commands import deploy, migrate
+    from release_kit.deploy_record.commands import last_good, record
     from release_kit.init.commands import init
     from release_kit.probes.commands import health, smoke
 
-    for command in (preflight, health, smoke, init):
+    for command in (preflight, migrate, deploy, health, smoke, record, last_good, rollback, init):
         cli.add_command(command)
-    rollout_commands.register(cli, verdict_options)
-    rollback_commands.register(cli, verdict_options)
-    deploy_record_commands.register(cli, verdict_options)
 
 
 _register()

@@ -13,7 +13,7 @@ from release_kit.gha import input_env as env
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["config_option", "env", "verdict_options"]
+__all__ = ["config_option", "env", "image_options", "verdict_options"]
 
 
 def verdict_options(func: F) -> F:
@@ -46,3 +46,23 @@ def config_option(help_text: str) -> Callable[[F], F]:
         envvar=env("config"),
         help=help_text,
     )
+
+
+def image_options(func: F) -> F:
+    """``--image ROLE=REF`` (repeatable, pinned by digest) and ``--images-from`` a publish-images report."""
+    func = click.option(
+        "--images-from",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=env("images-from"),
+        metavar="PUBLISH_REPORT",
+        help="The JSON report publish-images wrote (--report): each image's repository@digest, by name.",
+    )(func)
+    func = click.option(
+        "--image",
+        "images",
+        multiple=True,
+        envvar=env("images"),
+        metavar="ROLE=REF",
+        help="A role's image pinned by digest (REPO@sha256:<64 hex> or REPO:TAG@sha256:...). Repeatable.",
+    )(func)
+    return func

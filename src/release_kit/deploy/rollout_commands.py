@@ -3,89 +3,74 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from release_kit.deploy.target_options import where_options
-from release_kit.gha import input_env as env
+from release_kit.options import env, image_options, verdict_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def register(cli: click.Group, verdict_options: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    @cli.command("migrate")
-    @click.option(
-        "--command",
-        envvar=env("command"),
-        help="The migration command, split like a shell (deploy.migrations.command), "
-        "e.g. 'starter-console release db'.",
-    )
-    @click.option(
-        "--image",
-        envvar=env("image"),
-        metavar="REF",
-        help="Run the migration from this image (REPO[:TAG]@sha256:...). Default: the API's current image (ecs) "
-        "or the job's (container-apps).",
-    )
-    @click.option(
-        "--snapshot",
-        is_flag=True,
-        envvar=env("snapshot"),
-        help="First take a manual snapshot of deploy.backups.database (RDS instance or Aurora cluster) and wait "
-        "until it is available.",
-    )
-    @click.option(
-        "--tag", envvar=env("tag"), help="The release, for the snapshot's name. Default: GITHUB_REF_NAME on a tag."
-    )
-    @click.option("--job", envvar=env("job"), help="container-apps: the Container Apps job (deploy.migrations.job).")
-    @click.option(
-        "--timeout",
-        type=click.FloatRange(min=1, max=6 * 3600),
-        default=1800,
-        show_default=True,
-        envvar=env("timeout"),
-        help="Seconds for the snapshot and the migration together.",
-    )
-    @where_options
-    @verdict_options
-    def migrate(**kwargs: Any) -> int:
-        """Run the database migration once as a one-off task or job; optionally snapshot first.
+@click.command("migrate")
+@click.option(
+    "--command",
+    envvar=env("command"),
+    help="The migration command, split like a shell (deploy.migrations.command), e.g. 'starter-console release db'.",
+)
+@click.option(
+    "--image",
+    envvar=env("image"),
+    metavar="REF",
+    help="Run the migration from this image (REPO[:TAG]@sha256:...). Default: the API's current image (ecs) "
+    "or the job's (container-apps).",
+)
+@click.option(
+    "--snapshot",
+    is_flag=True,
+    envvar=env("snapshot"),
+    help="First take a manual snapshot of deploy.backups.database (RDS instance or Aurora cluster) and wait "
+    "until it is available.",
+)
+@click.option(
+    "--tag", envvar=env("tag"), help="The release, for the snapshot's name. Default: GITHUB_REF_NAME on a tag."
+)
+@click.option("--job", envvar=env("job"), help="container-apps: the Container Apps job (deploy.migrations.job).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1, max=6 * 3600),
+    default=1800,
+    show_default=True,
+    envvar=env("timeout"),
+    help="Seconds for the snapshot and the migration together.",
+)
+@where_options
+@verdict_options
+def migrate(**kwargs: Any) -> int:
+    """Run the database migration once as a one-off task or job; optionally snapshot first.
 
-        A migration that fails exits 1 and is never retried.
-        """
-        from release_kit.deploy.migrate import migrate_command
+    A migration that fails exits 1 and is never retried.
+    """
+    from release_kit.deploy.migrate import migrate_command
 
-        return migrate_command(**kwargs)
+    return migrate_command(**kwargs)
 
-    @cli.command("deploy")
-    @click.option(
-        "--image",
-        "images",
-        multiple=True,
-        envvar=env("images"),
-        metavar="ROLE=REF",
-        help="A role's image pinned by digest (REPO[:TAG]@sha256:...). Repeatable; deployed in the order given.",
-    )
-    @click.option(
-        "--images-from",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=env("images-from"),
-        help="The JSON report publish-images wrote (--report): api, then web, then worker.",
-    )
-    @click.option(
-        "--timeout",
-        type=click.FloatRange(min=1, max=6 * 3600),
-        default=900,
-        show_default=True,
-        envvar=env("timeout"),
-        help="Seconds each role may take to be running, healthy and serving.",
-    )
-    @where_options
-    @verdict_options
-    def deploy(**kwargs: Any) -> int:
-        """Deploy digest-pinned images role by role (api, then web), each checked; stop at the first fail."""
-        from release_kit.deploy.rollout import deploy_command
 
-        return deploy_command(**kwargs)
+@click.command("deploy")
+@image_options
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1, max=6 * 3600),
+    default=900,
+    show_default=True,
+    envvar=env("timeout"),
+    help="Seconds each role may take to be running, healthy and serving.",
+)
+@where_options
+@verdict_options
+def deploy(**kwargs: Any) -> int:
+    """Deploy digest-pinned images role by role (api, then web), each checked; stop at the first fail."""
+    from release_kit.deploy.rollout import deploy_command
+
+    return deploy_command(**kwargs)
