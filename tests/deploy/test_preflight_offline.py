@@ -138,7 +138,7 @@ def test_two_containers_and_none_named_after_the_role_asks_for_deploy_containers
         ["preflight", "--platform", "ecs", "--task-definition", f"api={path}", "--task-definition", f"web={path}"]
     )
     assert code == 2
-    assert "name the api one in deploy.containers.api" in capsys.readouterr().err
+    assert "set deploy.containers.api or pass --container api=NAME" in capsys.readouterr().err
 
 
 def test_hand_edited_files_with_odd_shapes_never_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

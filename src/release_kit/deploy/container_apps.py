@@ -9,16 +9,16 @@ an app's GET returns its secrets' names, Key Vault URLs and identities only (val
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from release_kit.arm import Arm
-from release_kit.deploy.ecs import load_json_file, pick
+from release_kit.deploy.ecs import load_json_file
 from release_kit.deploy.facts import Container, DatabaseBackup, Facts, RedisBackup, SecretMeta, SecretRef, Service
-from release_kit.deploy.settings import ROLES, DeploySettings, Role
+from release_kit.deploy.parallel import run_parallel
+from release_kit.deploy.settings import ROLES, DeploySettings, Role, pick_container
 from release_kit.errors import InputError, NotFoundError
 
 READER = "Reader"
@@ -51,7 +51,7 @@ def app_facts(doc: dict[str, Any], role: str, wanted: str | None, *, from_file: 
     containers = template.get("containers")
     if not isinstance(containers, list) or not containers:
         raise InputError(f"container app {name!r} ({role}): no properties.template.containers in its document")
-    c = pick(containers, role, wanted, f"container app {name!r}")
+    c = pick_container(containers, wanted, role, f"container app {name!r}")
     configuration = props.get("configuration")
     listed = configuration.get("secrets") if isinstance(configuration, dict) else None
     defined = {str(s.get("name")): s for s in listed or [] if isinstance(s, dict)}
@@ -149,11 +149,7 @@ class ContainerAppsGather:
         self.workers = workers
 
     def _parallel(self, jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-        if not jobs:
-            return {}
-        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(jobs)))) as pool:
-            futures: dict[str, Future[Any]] = {key: pool.submit(fn) for key, fn in jobs.items()}
-            return {key: f.result() for key, f in futures.items()}
+        return run_parallel(jobs, self.workers)
 
     def _get(self, what: str, setting: str, fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
         assert self.arm is not None

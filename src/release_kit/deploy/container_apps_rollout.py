@@ -13,7 +13,7 @@ from release_kit.arm import Arm
 from release_kit.deploy.images import ImageRef
 from release_kit.deploy.rollout_judge import judge_execution, judge_revision
 from release_kit.deploy.rollout_models import CaApp, CaExecution, CaRevision, Finding, RoleResult, Verdict
-from release_kit.deploy.settings import Role
+from release_kit.deploy.settings import Role, pick_container
 from release_kit.deploy.waiting import POLL_INTERVAL, Deadline, wait_for
 from release_kit.errors import InputError
 from release_kit.http import Clock
@@ -36,24 +36,6 @@ def _dict(model: Any) -> dict[str, Any]:
 def _flat(raw: dict[str, Any]) -> dict[str, Any]:
     """``name`` and ``properties`` on one level, as the facts models read them."""
     return {**(raw.get("properties") or {}), "name": raw.get("name", "")}
-
-
-def pick_container(containers: list[dict[str, Any]], wanted: str | None, role: str, where: str) -> str:
-    names = [str(c.get("name")) for c in containers]
-    if wanted:
-        if wanted not in names:
-            raise InputError(
-                f"{where} has no container {wanted!r} (deploy.containers.{role}); it has {', '.join(names)}"
-            )
-        return wanted
-    if role in names:
-        return role
-    if len(names) == 1:
-        return names[0]
-    raise InputError(
-        f"{where} has containers {', '.join(names) or 'none'}: "
-        f"set deploy.containers.{role} or pass --container {role}=NAME"
-    )
 
 
 class ContainerAppsRollout:
@@ -114,7 +96,7 @@ class ContainerAppsRollout:
             )
         template = dict((raw.get("properties") or {}).get("template") or {})
         containers = [dict(c) for c in template.get("containers") or []]
-        container = pick_container(containers, wanted_container, role, f"container app {name}")
+        container: str = pick_container(containers, wanted_container, role, f"container app {name}")["name"]
         images = {str(c.get("name")): str(c.get("image")) for c in containers}
         expect_new = images.get(container) != str(image)
         for c in containers:
@@ -178,7 +160,7 @@ class ContainerAppsRollout:
             )
         )
         containers = list(((raw.get("properties") or {}).get("template") or {}).get("containers") or [])
-        container = pick_container(containers, wanted_container, "api", f"container apps job {job}")
+        container: str = pick_container(containers, wanted_container, "api", f"container apps job {job}")["name"]
         overridden = []
         for c in containers:
             entry = {k: c[k] for k in ("name", "image", "command", "args", "env", "resources") if c.get(k) is not None}

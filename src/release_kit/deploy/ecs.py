@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Any
 
 from release_kit.aws import Aws
 from release_kit.deploy.facts import Container, DatabaseBackup, Facts, RedisBackup, SecretMeta, SecretRef, Service
-from release_kit.deploy.settings import ROLES, DeploySettings, Role
+from release_kit.deploy.parallel import run_parallel
+from release_kit.deploy.settings import ROLES, DeploySettings, Role, pick_container
 from release_kit.errors import InputError, NotFoundError
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -71,28 +71,6 @@ def _revision_label(td: dict[str, Any], fallback: str) -> str:
     return fallback
 
 
-def pick(containers: list[dict[str, Any]], role: str, wanted: str | None, where: str) -> dict[str, Any]:
-    """The configured container, else the one named after the role, else the only one."""
-    containers = [c for c in containers if isinstance(c, dict)]
-    names = [str(c.get("name", "")) for c in containers]
-    if wanted:
-        for c in containers:
-            if c.get("name") == wanted:
-                return c
-        raise InputError(
-            f"{where} has no container {wanted!r} (deploy.containers.{role}); it has: {', '.join(names) or 'none'}"
-        )
-    for c in containers:
-        if c.get("name") == role:
-            return c
-    if len(containers) == 1:
-        return containers[0]
-    raise InputError(
-        f"{where} has {len(containers)} containers ({', '.join(names)}): "
-        f"name the {role} one in deploy.containers.{role}"
-    )
-
-
 def _entries(container: dict[str, Any], key: str) -> list[dict[str, Any]]:
     """``container[key]`` as a list of objects, whatever a hand-edited file holds there."""
     value = container.get(key)
@@ -100,7 +78,7 @@ def _entries(container: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 
 def container_facts(td: dict[str, Any], role: str, wanted: str | None, where: str) -> Container:
-    c = pick(list(td.get("containerDefinitions") or []), role, wanted, where)
+    c = pick_container(list(td.get("containerDefinitions") or []), wanted, role, where)
     env = {str(e["name"]): str(e.get("value", "")) for e in _entries(c, "environment") if e.get("name")}
     secrets = {
         str(s["name"]): SecretRef(reference=str(s.get("valueFrom", "")))
@@ -147,11 +125,7 @@ class EcsGather:
         self.workers = workers
 
     def _parallel(self, jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-        if not jobs:
-            return {}
-        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(jobs)))) as pool:
-            futures: dict[str, Future[Any]] = {key: pool.submit(fn) for key, fn in jobs.items()}
-            return {key: f.result() for key, f in futures.items()}
+        return run_parallel(jobs, self.workers)
 
     # each call below is one request, counted by Aws.call
 

@@ -13,30 +13,12 @@ from release_kit.aws import Aws
 from release_kit.deploy.images import ImageRef
 from release_kit.deploy.rollout_judge import EcsMemory, judge_ecs_current, judge_ecs_rollout, judge_task, td_name
 from release_kit.deploy.rollout_models import EcsService, EcsTask, Finding, RoleResult, Verdict, clean
-from release_kit.deploy.settings import Role
+from release_kit.deploy.settings import Role, pick_container
 from release_kit.deploy.waiting import POLL_INTERVAL, Deadline, wait_for
 from release_kit.errors import InputError, NotFoundError
 from release_kit.http import Clock
 
 STARTED_BY = "release-kit"
-
-
-def pick_container(definitions: list[dict[str, Any]], wanted: str | None, role: str, where: str) -> str:
-    """The role's container: ``deploy.containers.<role>``, else one named like the role, else the only one."""
-    names = [str(c.get("name")) for c in definitions]
-    if wanted:
-        if wanted not in names:
-            raise InputError(
-                f"{where} has no container {wanted!r} (deploy.containers.{role}); it has {', '.join(names)}"
-            )
-        return wanted
-    if role in names:
-        return role
-    if len(names) == 1:
-        return names[0]
-    raise InputError(
-        f"{where} has containers {', '.join(names)}: set deploy.containers.{role} or pass --container {role}=NAME"
-    )
 
 
 def log_url(definition: dict[str, Any], container: str, task_arn: str, region: str) -> str | None:
@@ -139,9 +121,9 @@ class EcsRollout:
             )
         previous = service.task_definition
         definition, tags = self.task_definition(previous)
-        container = pick_container(
+        container: str = pick_container(
             definition["containerDefinitions"], wanted_container, role, f"task definition {td_name(previous)}"
-        )
+        )["name"]
         images = {str(c.get("name")): str(c.get("image")) for c in definition["containerDefinitions"]}
         result = RoleResult(
             role=role,
@@ -199,12 +181,12 @@ class EcsRollout:
         with ``image``), placed like the service; wait for it to stop. The report's fields."""
         _, service = self.service(name)
         definition, tags = self.task_definition(service.task_definition)
-        container = pick_container(
+        container: str = pick_container(
             definition["containerDefinitions"],
             wanted_container,
             "api",
             f"task definition {td_name(service.task_definition)}",
-        )
+        )["name"]
         task_definition = service.task_definition
         if image is not None:
             task_definition = self.register_with_image(definition, tags, container, str(image))

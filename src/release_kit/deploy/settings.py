@@ -182,6 +182,28 @@ class DeploySettings(Strict):
         return self.resource_group
 
 
+def pick_container(containers: list[dict[str, Any]], wanted: str | None, role: str, where: str) -> dict[str, Any]:
+    """The role's container: ``deploy.containers.<role>`` (``wanted``), else the one named like the
+    role, else the only one; exit 2 naming the setting otherwise. ``containers`` are the platform's
+    container definitions (dicts with a ``name``)."""
+    containers = [c for c in containers if isinstance(c, dict)]
+    names = [str(c.get("name", "")) for c in containers]
+    for name in [wanted] if wanted else [role]:
+        for container in containers:
+            if container.get("name") == name:
+                return container
+    if wanted:
+        raise InputError(
+            f"{where} has no container {wanted!r} (deploy.containers.{role}); it has {', '.join(names) or 'none'}"
+        )
+    if len(containers) == 1:
+        return containers[0]
+    raise InputError(
+        f"{where} has containers {', '.join(names) or 'none'}: "
+        f"set deploy.containers.{role} or pass --container {role}=NAME"
+    )
+
+
 def parse_role_pairs(values: tuple[str, ...] | list[str], flag: str) -> dict[Role, str]:
     """``ROLE=VALUE`` flags (``--service api=agent-api``) as a mapping; exit 2 on anything else."""
     out: dict[Role, str] = {}
