@@ -29,18 +29,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DatabaseRef(Strict):
-    """One database to judge (and to snapshot before a migration): exactly one key."""
-
-    rds_instance: str | None = Field(None, description="RDS DB instance identifier.")
-    rds_cluster: str | None = Field(None, description="Aurora DB cluster identifier.")
-    azure_postgres: str | None = Field(None, description="Azure Database for PostgreSQL flexible server name.")
+class _OneOf(Strict):
+    """A resource named by exactly one of its keys (its kind)."""
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> DatabaseRef:
+    def _exactly_one(self) -> _OneOf:
         given = [k for k, v in self.model_dump().items() if v]
         if len(given) != 1:
-            raise ValueError("name exactly one of rds_instance, rds_cluster, azure_postgres")
+            raise ValueError(f"name exactly one of {', '.join(type(self).model_fields)}")
         return self
 
     @property
@@ -52,32 +48,22 @@ class DatabaseRef(Strict):
         return str(next(v for v in self.model_dump().values() if v))
 
 
-class RedisRef(Strict):
-    """One Redis to judge: exactly one key."""
+class DatabaseRef(_OneOf):
+    """One database to judge (and to snapshot before a migration)."""
+
+    rds_instance: str | None = Field(None, description="RDS DB instance identifier.")
+    rds_cluster: str | None = Field(None, description="Aurora DB cluster identifier.")
+    azure_postgres: str | None = Field(None, description="Azure Database for PostgreSQL flexible server name.")
+
+
+class RedisRef(_OneOf):
+    """One Redis to judge."""
 
     elasticache_replication_group: str | None = None
     elasticache_cluster: str | None = None
     elasticache_serverless: str | None = None
     azure_redis: str | None = Field(None, description="Azure Cache for Redis name.")
     azure_managed_redis: str | None = Field(None, description="Azure Managed Redis (Redis Enterprise) cluster name.")
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> RedisRef:
-        given = [k for k, v in self.model_dump().items() if v]
-        if len(given) != 1:
-            raise ValueError(
-                "name exactly one of elasticache_replication_group, elasticache_cluster, "
-                "elasticache_serverless, azure_redis, azure_managed_redis"
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k, v in self.model_dump().items() if v)
-
-    @property
-    def name(self) -> str:
-        return str(next(v for v in self.model_dump().values() if v))
 
 
 class Backups(Strict):
