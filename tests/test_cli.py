@@ -155,3 +155,12 @@ def test_debug_env_shows_the_traceback(
     monkeypatch.setenv("RELEASE_KIT_DEBUG", "1")
     assert run_cli(["verify-gates", "--repo", "octo-org/app", "--ref", "v9"]) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_an_error_from_a_remote_cannot_send_terminal_escapes(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github.fail("GET", r"/actions/workflows$", 403, body={"message": "denied \x1b]0;owned\x07\x1b[2J by policy"})
+    assert run_cli(["verify-gates", "--repo", "octo-org/app", "--ref", "v1.4.0"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "denied \\x1b]0;owned" in err

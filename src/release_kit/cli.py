@@ -457,7 +457,7 @@ _register()
 
 
 def _fail(message: str, code: int) -> int:
-    message = " ".join(gha.redact(message).split())
+    message = gha.printable(" ".join(gha.redact(message).split()))  # a remote's terminal escapes stay inert
     if gha.in_actions():
         gha.error(message, title="release-kit")
     else:
