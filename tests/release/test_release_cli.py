@@ -127,3 +127,11 @@ def test_upload_and_publish_take_everything_from_the_build_record(
     assert len(github.requests) == sent  # refused before any request
     assert run_cli(args) == 0
     assert github.release_by_tag("v1.2.3")["draft"] is False
+
+
+def test_a_plan_of_nothing_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No package, no frontend and no build record: upload and publish must not release only SHA256SUMS."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "release-assets").mkdir()
+    (tmp_path / "release-assets" / "SHA256SUMS").write_text("")
+    assert run_cli(["release", "plan", "--tag", "v1.0.0", "--repo", "o/r"]) == 2

@@ -27,6 +27,11 @@ def plan(
     *, repository: str | None, tag: str, packages: list[Path], frontend: Path | None, assets_dir: Path
 ) -> ReleasePlan:
     """Every expected asset, present and matching SHA256SUMS; a declared file that is missing is an error."""
+    if not packages and frontend is None:  # a release of nothing must not pass
+        raise InputError(
+            "nothing to release: give --package DIR and/or --frontend DIR, or run 'release-kit release build' "
+            "first (later steps read what it recorded)"
+        )
     version = preflight.check_versions(tag, packages)
     if not assets_dir.is_dir():
         raise InputError(f"--assets-dir {assets_dir}: no such folder (run 'release-kit release build' first)")
