@@ -41,6 +41,7 @@ def test_there_are_actions() -> None:
         "publish-images",
         "record",
         "release",
+        "rollback",
         "smoke",
         "verify-gates",
         "verify-release",

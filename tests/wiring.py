@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,56 +34,108 @@ class Call:
     path: str
     ref: str
     given: frozenset[str] | None  # None: only mentioned in prose, inputs unknown
+    secrets: frozenset[str] | None = None  # a reusable-workflow call's `secrets:` keys; None: inherit or unknown
+    local: bool = False  # `uses: ./<path>`, as this repository's own workflows call its actions
+
+    @property
+    def written(self) -> str:
+        return f"./{self.path}" if self.local else f"{OWNER_REPO}/{self.path}@{self.ref}"
 
 
-def check_uses(text_or_yaml: str | Mapping[str, Any], source: str, root: Path = ROOT) -> list[str]:
+def check_uses(
+    text_or_yaml: str | Mapping[str, Any],
+    source: str,
+    root: Path = ROOT,
+    *,
+    local: bool = False,
+) -> list[str]:
     """Every problem with the calls of ours in a workflow or a markdown document; [] when all resolve.
 
-    ``source`` names the document in messages; one ending in ``.md`` is read as markdown.
+    ``source`` names the document in messages; one ending in ``.md`` is read as markdown. With
+    ``local``, ``uses: ./<name>`` (this repository's own workflows) is checked the same way.
     """
-    return [problem for call in find_calls(text_or_yaml, source) for problem in check_call(call, root)]
+    calls = find_calls(text_or_yaml, source, local=local)
+    return [problem for call in calls for problem in check_call(call, root)]
 
 
-def find_calls(text_or_yaml: str | Mapping[str, Any], source: str) -> list[Call]:
+def find_calls(text_or_yaml: str | Mapping[str, Any], source: str, *, local: bool = False) -> list[Call]:
     if not isinstance(text_or_yaml, str):
-        return list(_walk(text_or_yaml, source))
+        return list(_walk(text_or_yaml, source, local=local))
     if source.endswith(".md"):
         return _markdown_calls(text_or_yaml, source)
-    return _yaml_calls(text_or_yaml, source, first_line=1)
+    return _yaml_calls(text_or_yaml, source, first_line=1, local=local)
+
+
+def load_action(name: str, root: Path = ROOT) -> Any:
+    """The parsed ``<name>/action.yml`` of this repository; None if it does not exist."""
+    candidates = [root / name / file for file in ("action.yml", "action.yaml")]
+    action = next((path for path in candidates if path.is_file()), None)
+    if action is not None:
+        return yaml.safe_load(action.read_text()) or {}
+    return None
+
+
+def load_reusable(path: str, root: Path = ROOT) -> Mapping[str, Any] | None:
+    """``on.workflow_call`` of the reusable workflow at ``path`` ({} when it declares nothing); None if none."""
+    if not re.fullmatch(r"\.github/workflows/[\w.-]+\.ya?ml", path) or not (root / path).is_file():
+        return None
+    data = yaml.safe_load((root / path).read_text()) or {}
+    triggers = triggers_of(data)
+    if "workflow_call" not in triggers:
+        return None
+    return triggers.get("workflow_call") or {}
+
+
+def triggers_of(workflow: Mapping[Any, Any]) -> dict[str, Any]:
+    """A workflow's ``on:`` as a mapping, whichever of its three forms it is written in."""
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` key as True
+    if isinstance(triggers, str):
+        return {triggers: None}
+    if isinstance(triggers, list):
+        return dict.fromkeys(str(t) for t in triggers)
+    return dict(triggers) if isinstance(triggers, Mapping) else {}
 
 
 def check_call(call: Call, root: Path = ROOT) -> list[str]:
-    where = f"{call.where}: uses: {OWNER_REPO}/{call.path}@{call.ref}"
-    if not call.ref:
+    where = f"{call.where}: uses: {call.written}"
+    if not call.ref and not call.local:
         return [f"{where}: no ref after '@' (a tag such as v1, or a full commit SHA)"]
     parts = call.path.split("/")
     if ".." in parts or "" in parts or (call.path.startswith(".") and not call.path.startswith(".github/")):
         return [f"{where}: not a path inside the repository"]
     if call.path.startswith(".github/"):
         return _check_workflow(call, where, root)
-    candidates = [root / call.path / name for name in ("action.yml", "action.yaml")]
-    action = next((path for path in candidates if path.is_file()), None)
+    action = load_action(call.path, root)
     if action is None:
         return [f"{where}: there is no {call.path}/action.yml in {OWNER_REPO}"]
-    inputs = yaml.safe_load(action.read_text()).get("inputs") or {}
-    return _check_inputs(call, where, inputs)
+    return _check_inputs(call, where, action.get("inputs") or {})
 
 
 def _check_workflow(call: Call, where: str, root: Path) -> list[str]:
     match = re.fullmatch(r"\.github/workflows/[\w.-]+\.ya?ml", call.path)
-    path = root / call.path
-    if not match or not path.is_file():
+    if not match or not (root / call.path).is_file():
         return [f"{where}: there is no reusable workflow {call.path} in {OWNER_REPO}"]
-    data = yaml.safe_load(path.read_text()) or {}
-    triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` key as True
-    if isinstance(triggers, str):
-        triggers = {triggers: None}
-    elif isinstance(triggers, list):
-        triggers = dict.fromkeys(triggers)
-    if not isinstance(triggers, dict) or "workflow_call" not in triggers:
+    declared = load_reusable(call.path, root)
+    if declared is None:
         return [f"{where}: {call.path} is not a reusable workflow (no on: workflow_call)"]
-    inputs = (triggers.get("workflow_call") or {}).get("inputs") or {}
-    return _check_inputs(call, where, inputs)
+    return _check_inputs(call, where, declared.get("inputs") or {}) + _check_secrets(
+        call, where, declared.get("secrets") or {}
+    )
+
+
+def _check_secrets(call: Call, where: str, secrets: Mapping[str, Any]) -> list[str]:
+    if call.secrets is None:
+        return []
+    problems = []
+    unknown = sorted(call.secrets - set(secrets))
+    if unknown:
+        problems.append(
+            f"{where}: {call.path} has no secret {', '.join(unknown)} (it has: {', '.join(secrets) or 'none'})"
+        )
+    missing = sorted(n for n, spec in secrets.items() if (spec or {}).get("required") and n not in call.secrets)
+    if missing:
+        problems.append(f"{where}: required secret {', '.join(missing)} of {call.path} is not given")
+    return problems
 
 
 def _check_inputs(call: Call, where: str, inputs: Mapping[str, Any]) -> list[str]:
@@ -105,46 +157,52 @@ def _check_inputs(call: Call, where: str, inputs: Mapping[str, Any]) -> list[str
 # -- finding the calls ----------------------------------------------------------------------
 
 
-def _walk(node: Any, where: str) -> Iterator[Call]:
+def _keys(node: Mapping[str, Any], key: str) -> frozenset[str]:
+    given = node.get(key) or {}
+    return frozenset(str(k) for k in given) if isinstance(given, Mapping) else frozenset()
+
+
+def _walk(node: Any, where: str, *, local: bool = False) -> Iterator[Call]:
     if isinstance(node, Mapping):
         uses = node.get("uses")
+        secrets = None if node.get("secrets") == "inherit" else _keys(node, "secrets")
         if isinstance(uses, str) and (match := _USES_RE.match(uses.strip())):
-            given = node.get("with") or {}
-            keys = frozenset(str(k) for k in given) if isinstance(given, Mapping) else frozenset()
-            yield Call(where, match.group("path"), match.group("ref"), keys)
+            yield Call(where, match.group("path"), match.group("ref"), _keys(node, "with"), secrets)
         elif isinstance(uses, str) and uses.strip().startswith(f"{OWNER_REPO}/"):
             yield Call(where, uses.strip().removeprefix(f"{OWNER_REPO}/"), "", frozenset())
+        elif local and isinstance(uses, str) and uses.strip().startswith("./"):
+            path = uses.strip().removeprefix("./").rstrip("/")
+            yield Call(where, path, "", _keys(node, "with"), secrets, local=True)
         for value in node.values():
-            yield from _walk(value, where)
+            yield from _walk(value, where, local=local)
     elif isinstance(node, list):
         for value in node:
-            yield from _walk(value, where)
+            yield from _walk(value, where, local=local)
 
 
-def _yaml_calls(text: str, source: str, *, first_line: int) -> list[Call]:
+def _yaml_calls(text: str, source: str, *, first_line: int, local: bool = False) -> list[Call]:
     """A whole document is parsed; a fragment (a few steps, a step's keys) is read step by step."""
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError:
         docs = []
     if docs and all(isinstance(d, (Mapping, list)) for d in docs):
-        calls = [c for d in docs for c in _walk(d, source)]
-        if len(calls) == _count_uses_lines(text):
-            lines = _uses_line_numbers(text, first_line)
-            return [Call(f"{source}:{n}", c.path, c.ref, c.given) for c, n in zip(calls, lines, strict=True)]
+        calls = [c for d in docs for c in _walk(d, source, local=local)]
+        lines = _uses_line_numbers(text, first_line, local=local)
+        if len(calls) == len(lines):
+            return [replace(c, where=f"{source}:{n}") for c, n in zip(calls, lines, strict=True)]
+        if local:  # written in flow style ({uses: ...}): no line numbers, the calls themselves still count
+            return calls
     return _fragment_calls(text, source, first_line)
 
 
-def _uses_line_numbers(text: str, first_line: int) -> list[int]:
+def _uses_line_numbers(text: str, first_line: int, *, local: bool = False) -> list[int]:
+    prefixes = (f"{OWNER_REPO}/", "./") if local else (f"{OWNER_REPO}/",)
     return [
         first_line + i
         for i, line in enumerate(text.splitlines())
-        if (m := _USES_LINE_RE.match(line)) and m.group("value").startswith(f"{OWNER_REPO}/")
+        if (m := _USES_LINE_RE.match(line)) and m.group("value").strip("\"'").startswith(prefixes)
     ]
-
-
-def _count_uses_lines(text: str) -> int:
-    return len(_uses_line_numbers(text, 0))
 
 
 def _indent(line: str) -> int:

@@ -17,35 +17,11 @@ import click
 
 from release_kit import __version__, gha
 from release_kit.errors import ExitCode, ReleaseKitError
+from release_kit.options import config_option, env, verdict_options
 from release_kit.params import REPO, DurationType
 
 F = TypeVar("F", bound=Callable[..., Any])
 INTERNAL_ERROR = 70
-
-
-def env(name: str) -> str:
-    return gha.input_env(name)
-
-
-def verdict_options(func: F) -> F:
-    """``--report`` and ``--format``, shared by every command that produces a verdict."""
-    func = click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        envvar=env("format"),
-        help="What stdout gets: a table or the JSON report.",
-    )(func)
-    func = click.option(
-        "--report",
-        "report_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=env("report"),
-        help="Also write the JSON report to this file.",
-    )(func)
-    return func
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -76,13 +52,7 @@ def schema(which: str) -> None:
 @cli.command("verify-gates")
 @click.option("--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY.")
 @click.option("--ref", envvar=env("ref"), help="Tag, branch or commit SHA. Default: $GITHUB_SHA.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=env("config"),
-    help="Policy file. Default: .github/release-kit.yml if present, else the built-in runbook policy.",
-)
+@config_option("Policy file. Default: .github/release-kit.yml if present, else the built-in runbook policy.")
 @click.option(
     "--wait",
     type=DurationType(maximum=6 * 3600),
@@ -220,13 +190,7 @@ def identity_options(func: F) -> F:
     metavar="PATTERN",
     help="An asset the release must hold (glob). Replaces the defaults. Repeatable.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=env("config"),
-    help="Config file with a release: expect list. Default: .github/release-kit.yml if present.",
-)
+@config_option("Config file with a release: expect list. Default: .github/release-kit.yml if present.")
 @identity_options
 @click.option("--allow-extra", is_flag=True, envvar=env("allow-extra"), help="Unexpected assets do not fail.")
 @click.option(
@@ -478,7 +442,7 @@ def release_publish(
 
 def _register() -> None:
     """Capabilities whose options live beside them (click only, so start-up stays fast)."""
-    from release_kit.deploy import rollout_commands
+    from release_kit.deploy import rollback_commands, rollout_commands
     from release_kit.deploy.preflight_commands import preflight
     from release_kit.deploy_record import commands as deploy_record_commands
     from release_kit.init.commands import init
@@ -487,6 +451,7 @@ def _register() -> None:
     for command in (preflight, health, smoke, init):
         cli.add_command(command)
     rollout_commands.register(cli, verdict_options)
+    rollback_commands.register(cli, verdict_options)
     deploy_record_commands.register(cli, verdict_options)
 
 

@@ -141,7 +141,7 @@ def test_missing_settings_are_exit_2_naming_the_flag(
 
 
 def test_service_flags_set_their_role_and_keep_the_others(tmp_path: Path) -> None:
-    from release_kit.deploy.rollout import settings_from_flags
+    from release_kit.deploy.target import settings_from_flags
 
     path = tmp_path / "c.yml"
     path.write_text(CONFIG)

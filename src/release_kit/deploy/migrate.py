@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from release_kit.deploy.images import ImageRef, parse_image
-from release_kit.deploy.rollout import DEFAULT_MIGRATE_TIMEOUT, Engine, engine_for, settings_from_flags
+from release_kit.deploy.rollout import DEFAULT_MIGRATE_TIMEOUT, Engine, engine_for
 from release_kit.deploy.rollout_models import MigrationReport, Verdict
 from release_kit.deploy.settings import DeploySettings, Platform
+from release_kit.deploy.target import settings_from_flags
 from release_kit.deploy.waiting import Deadline
 from release_kit.errors import ExitCode, InputError
 from release_kit.http import Clock, SystemClock

@@ -10,10 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from release_kit import config, gha
+from release_kit import gha
 from release_kit.deploy.checks import SEVERITY, Check, Verdict, judge, looks_like_credential
 from release_kit.deploy.facts import Facts
 from release_kit.deploy.settings import DeploySettings, Platform, Role, parse_role_pairs
+from release_kit.deploy.target import settings_from_flags
 from release_kit.errors import ExitCode, InputError
 from release_kit.reporting import emit, md_escape, table, write_report
 
@@ -27,25 +28,6 @@ class PreflightReport(BaseModel):
     passed: bool
     checks: list[Check]
     calls: int  # cloud API requests made
-
-
-def load_settings(
-    config_path: Path | None,
-    *,
-    platform: str | None = None,
-    cluster: str | None = None,
-    resource_group: str | None = None,
-    services: tuple[str, ...] = (),
-) -> DeploySettings:
-    loaded = config.load(config_path)
-    settings = (loaded.deploy if loaded is not None else None) or DeploySettings()
-    named = parse_role_pairs(services, "--service")
-    return settings.with_overrides(
-        platform=platform,
-        cluster=cluster,
-        resource_group=resource_group,
-        services={**settings.services, **named} if named else None,
-    )
 
 
 def mask_literals(settings: DeploySettings, facts: Facts) -> None:
@@ -103,6 +85,9 @@ def run(
     cluster: str | None,
     resource_group: str | None,
     services: tuple[str, ...],
+    region: str | None = None,
+    subscription: str | None = None,
+    containers: tuple[str, ...] = (),
     task_definitions: tuple[str, ...],
     app_files: tuple[str, ...],
     allow_unknown: bool,
@@ -112,8 +97,15 @@ def run(
     credential: Any = None,
     now: Callable[[], datetime] | None = None,
 ) -> ExitCode:
-    settings = load_settings(
-        config_path, platform=platform, cluster=cluster, resource_group=resource_group, services=services
+    settings = settings_from_flags(
+        config_path,
+        platform=platform,
+        region=region,
+        cluster=cluster,
+        subscription=subscription,
+        resource_group=resource_group,
+        services=services,
+        containers=containers,
     )
     facts, calls = collect(
         settings,

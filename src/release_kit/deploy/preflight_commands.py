@@ -6,30 +6,12 @@ from pathlib import Path
 
 import click
 
-from release_kit.gha import input_env as env
+from release_kit.deploy.target_options import where_options
+from release_kit.options import env, verdict_options
 
 
 @click.command("preflight")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=env("config"),
-    help="Config file with a deploy: section. Default: .github/release-kit.yml if present.",
-)
-@click.option(
-    "--platform", type=click.Choice(["ecs", "container-apps"]), envvar=env("platform"), help="Default: deploy.platform."
-)
-@click.option("--cluster", envvar=env("cluster"), help="ecs: the cluster name or ARN. Default: deploy.cluster.")
-@click.option("--resource-group", envvar=env("resource-group"), help="container-apps: default deploy.resource_group.")
-@click.option(
-    "--service",
-    "services",
-    multiple=True,
-    envvar=env("services"),
-    metavar="ROLE=NAME",
-    help="Service (ECS) or app (Container Apps) of a role: api, web, worker. Repeatable.",
-)
+@where_options
 @click.option(
     "--task-definition",
     "task_definitions",
@@ -54,28 +36,16 @@ from release_kit.gha import input_env as env
     envvar=[env("arm-endpoint"), "AZURE_ARM_ENDPOINT"],
     help="container-apps: Azure Resource Manager URL for sovereign clouds. Default: https://management.azure.com.",
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=env("report"),
-    help="Also write the JSON report to this file.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    envvar=env("format"),
-    help="What stdout gets: a table or the JSON report.",
-)
+@verdict_options
 def preflight(
     config_path: Path | None,
     platform: str | None,
     cluster: str | None,
+    region: str | None,
+    subscription: str | None,
     resource_group: str | None,
     services: tuple[str, ...],
+    containers: tuple[str, ...],
     task_definitions: tuple[str, ...],
     app_files: tuple[str, ...],
     allow_unknown: bool,
@@ -97,6 +67,9 @@ def preflight(
         cluster=cluster,
         resource_group=resource_group,
         services=services,
+        region=region,
+        subscription=subscription,
+        containers=containers,
         task_definitions=task_definitions,
         app_files=app_files,
         allow_unknown=allow_unknown,

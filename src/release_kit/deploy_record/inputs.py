@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from release_kit.errors import InputError
-from release_kit.github.deployment_payload import CHECK_VALUES, ROLE_RE, image_problem
-
-MAX_REPORT_BYTES = 1024 * 1024  # a publish-images report is a few kB
+from release_kit.github.deployment_payload import CHECK_VALUES, ROLE_RE
+from release_kit.image_refs import image_problem, read_publish_report
 
 
 def _pairs(values: Iterable[str], flag: str, shape: str) -> list[tuple[str, str]]:
@@ -53,33 +50,11 @@ def parse_checks(values: Iterable[str]) -> dict[str, str]:
 
 def images_from_report(path: Path) -> dict[str, str]:
     """``{name: repository@digest}`` from the JSON report publish-images writes."""
-    flag = f"--images-from {path}"
-    try:
-        size = path.stat().st_size
-        if size > MAX_REPORT_BYTES:
-            raise InputError(f"{flag}: {size} bytes; a publish-images report is far smaller")
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{flag}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{flag}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
-    except ValueError:
-        raise InputError(f"{flag}: not JSON; expected the report publish-images writes with --report") from None
-    entries = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not entries:
-        raise InputError(f"{flag}: no images[] list; expected the report publish-images writes with --report")
     images: dict[str, str] = {}
-    for i, entry in enumerate(entries):
-        fields = [entry.get(k) if isinstance(entry, dict) else None for k in ("name", "repository", "digest")]
-        if not all(isinstance(f, str) and f for f in fields):
-            raise InputError(f"{flag}: images[{i}] lacks a name, repository or digest")
-        name, repository, digest = (str(f) for f in fields)
-        ref = f"{repository}@{digest}"
-        if not ROLE_RE.match(name) or name in images:
-            raise InputError(f"{flag}: images[{i}].name {name!r} is not a distinct role name such as api")
-        if problem := image_problem(ref):
-            raise InputError(f"{flag}: images[{i}] {ref!r}: {problem}")
-        images[name] = ref
+    for name, ref in read_publish_report(path):
+        if not ROLE_RE.match(name):
+            raise InputError(f"--images-from {path}: image name {name!r} is not a role name such as api")
+        images[name] = str(ref)
     return images
 
 

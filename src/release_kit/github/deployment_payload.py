@@ -15,33 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from release_kit.image_refs import IMAGE_RE, image_problem
+
+__all__ = ["IMAGE_RE", "image_problem"]  # re-exported: record's inputs judge images with them
+
 PAYLOAD_VERSION = 1
 TASK = "deploy:release-kit"
 
-_HEX64 = r"sha256:[0-9a-f]{64}"
-# <registry host[:port]>/<path>[:tag]@sha256:<64 hex>; path components in lower case (distribution grammar)
-_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-_HOST = r"(?:[A-Za-z0-9.-]+(?::\d{1,5})?/)?"
-IMAGE_RE = re.compile(
-    rf"^(?P<repository>{_HOST}{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}))?"
-    rf"@(?P<digest>{_HEX64})$"
-)
 ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CHECK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./:()-]{0,99}$")
 SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,254}$")
 REF_RE = re.compile(r"^(?!.*\.\.)(?!/)[A-Za-z0-9._/+-]{1,255}(?<![/.])$")
 CHECK_VALUES = ("pass", "fail")
-
-
-def image_problem(ref: str) -> str | None:
-    """Why ``ref`` is not a digest-pinned image reference, or None when it is."""
-    if IMAGE_RE.match(ref):
-        return None
-    if re.search(r"@sha256:[0-9a-f]{64}$", ref):
-        return "not a valid repository name before the digest"
-    if "@" in ref:
-        return "the digest must be sha256:<64 lower-case hex>"
-    return "a tag without a digest can move: pin it as repo@sha256:<64 hex> or repo:tag@sha256:<64 hex>"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from release_kit.gha import input_env as env
+from release_kit.options import env, verdict_options
 
 
 class Lines(click.ParamType[str]):
@@ -24,22 +24,7 @@ LINES = Lines()
 
 
 def _report_options(func: click.decorators.FC) -> click.decorators.FC:
-    func = click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        envvar=env("format"),
-        help="What stdout gets: a table or the JSON report.",
-    )(func)
-    func = click.option(
-        "--report",
-        "report_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=env("report"),
-        help="Also write the JSON report to this file.",
-    )(func)
+    func = verdict_options(func)
     func = click.option(
         "--ca-bundle",
         type=click.Path(dir_okay=False, path_type=Path),

@@ -1,0 +1,44 @@
+"""Click options of ``release-kit rollback`` (click only: --help stays fast); deploy's platform options shared."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from release_kit.deploy.target_options import where_options
+from release_kit.gha import input_env as env
+
+
+def register(cli: click.Group, verdict_options: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    @cli.command("rollback")
+    @click.option("--environment", envvar=env("environment"), help="The GitHub environment, e.g. production.")
+    @click.option(
+        "--to",
+        "to_ref",
+        envvar=env("to"),
+        metavar="REF",
+        help="Roll back to the newest good record of this tag or commit. Default: the last good record whose "
+        "images differ from what runs now.",
+    )
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(min=1, max=6 * 3600),
+        default=900,
+        show_default=True,
+        envvar=env("timeout"),
+        help="Seconds each role may take to be running, healthy and serving.",
+    )
+    @click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY.")
+    @where_options
+    @verdict_options
+    def rollback(**kwargs: Any) -> int:
+        """Redeploy the last known good images (api, then web) and record it; never a migration.
+
+        The database keeps its schema: when the release rolled back recorded a snapshot, the exact
+        restore command is printed, never run. No good record: exit 1.
+        """
+        from release_kit.deploy.rollback import rollback_command
+
+        return rollback_command(**kwargs)
