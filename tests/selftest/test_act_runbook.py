@@ -357,3 +357,46 @@ def test_the_deploy_half_runs_under_a_runner_against_moto(moto: str, tmp_path: P
     # no rollback after a good deploy; no secret in the runner's log
     assert "Roll back" not in log
     assert_no_secret_in(log, done.api)
+
+
+def test_a_failed_web_rollout_ends_in_the_rollback_job(moto: str, tmp_path: Path) -> None:
+    """The circuit breaker rolls web back: the deploy job fails after api rolled out and records the
+    failure, then the nested runbook-rollback puts the last good images (the seeded v1.3.0 record)
+    back, checks health and records the rollback."""
+    import boto3
+
+    done = deploy(moto, tmp_path, trip={"agent-web"}, history=True)
+    log = done.run.log
+    rollback_job = "[Roll back to the last good images/runbook-rollback/Roll back to the last good images]"
+    assert (
+        done.run.code != 0 and "Error: Job 'Deploy (preflight, migrate, api, web, health, smoke, record)' failed" in log
+    )
+    assert f"{rollback_job} 🏁  Job succeeded" in log, log[-8000:]
+    assert "rolled back by the deployment circuit breaker" in log
+    # ECS: api rolled out, web's rollout failed and ECS rolled it back, then the rollback put api back
+    assert [" ".join(event.split(" ")[:2]) for event in done.operator.events[1:]] == [
+        "agent-api completed", "agent-web failed", "agent-web rolled", "agent-api completed",
+    ]  # fmt: skip
+    assert running_images() == GOOD
+    # the records: the good one seeded, the failed deploy, the rollback to the good one
+    good, failed, rollback = done.github.deployments
+    statuses = done.github.deployment_statuses
+    assert failed["ref"] == TAG and statuses[failed["id"]][-1]["state"] == "failure"
+    assert failed["payload"]["images"] == NEW
+    assert failed["payload"]["checks"] == {
+        "preflight": "pass", "migrate": "pass", "deploy-api": "pass", "health-api": "pass", "deploy-web": "fail",
+    }  # fmt: skip
+    snapshot = failed["payload"]["snapshot"]
+    assert snapshot.startswith("release-kit-v1-4-0-")
+    assert rollback["task"] == "deploy:release-kit" and rollback["ref"] == good["ref"] == "v1.3.0"
+    assert rollback["payload"]["images"] == GOOD and rollback["payload"]["rollback_of"] == failed["id"]
+    assert statuses[rollback["id"]][-1]["state"] == "success"
+    # the database keeps its schema: the restore command is printed, never run
+    assert f"--db-snapshot-identifier {snapshot}" in log
+    instances = boto3.client("rds").describe_db_instances()["DBInstances"]
+    assert [db["DBInstanceIdentifier"] for db in instances] == ["agent-pg"]
+    # health after the rollback checked both apps (web only then: the deploy stopped before its check);
+    # smoke never ran on a failed deploy
+    assert done.api.ready_polls >= 6 and done.web.ready_polls >= 3
+    assert done.api.posts("/api/v1/auth/register") == 0
+    assert TOKEN not in log and SMOKE_PASSWORD not in log and AWS_SECRET not in log
