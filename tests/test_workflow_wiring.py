@@ -395,3 +395,24 @@ def test_generated_workflows_are_read_as_init_writes_them(tmp_path: Path) -> Non
     }
     assert written == {s: t for s, t in GENERATED if s.startswith("init --registry ecr --platform ecs:")}
     assert all(yaml.safe_load(t) for t in written.values())
+
+
+def test_an_input_whose_description_splits_in_a_flow_mapping_is_caught() -> None:
+    """An unquoted comma ends a plain scalar in ``{...}``: the input gets a key runners refuse."""
+    text = """\
+name: w
+on:
+  workflow_call:
+    inputs:
+      api_url: {description: Deployed API base URL (health, smoke), type: string, required: true}
+permissions: {}
+jobs:
+  j:
+    runs-on: ubuntu-24.04
+    permissions: {}
+    steps:
+      - run: echo "$U"
+        env:
+          U: ${{ inputs.api_url }}
+"""
+    assert "w.yml: on.workflow_call.inputs.api_url has an unknown key 'smoke)'" in check_workflow(text, "w.yml")

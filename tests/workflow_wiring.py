@@ -281,6 +281,9 @@ def check_needs(workflow: Mapping[str, Any], source: str, root: Path = ROOT) -> 
     return problems
 
 
+_SPEC_KEYS = {"description", "type", "required", "default", "options", "value"}
+
+
 def check_declared(workflow: Mapping[str, Any], source: str) -> list[str]:
     """``inputs.X`` is a declared input; in a reusable workflow ``secrets.X`` is a declared secret."""
     triggers = triggers_of(workflow)
@@ -291,6 +294,11 @@ def check_declared(workflow: Mapping[str, Any], source: str) -> list[str]:
     secrets = set((triggers.get("workflow_call") or {}).get("secrets") or {}) | {"GITHUB_TOKEN"}
     used = {k: v for k, v in workflow.items() if k not in ("on", True)}
     problems = []
+    for trigger in ("workflow_call", "workflow_dispatch"):  # runners refuse a workflow with any other key
+        for kind in ("inputs", "secrets", "outputs"):
+            for name, spec in ((triggers.get(trigger) or {}).get(kind) or {}).items():
+                for key in sorted(set(spec or {}) - _SPEC_KEYS, key=str):
+                    problems.append(f"{source}: on.{trigger}.{kind}.{name} has an unknown key {key!r}")
     for name in sorted({m.group("name") for e in expressions(used) for m in _INPUT_REF.finditer(e)} - inputs):
         declared = ", ".join(sorted(inputs)) or "none"
         problems.append(f"{source}: inputs.{name} is not an input of this workflow ({declared})")

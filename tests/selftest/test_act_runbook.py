@@ -179,49 +179,11 @@ def user_repository(path: Path) -> str:
     return git("rev-parse", "HEAD").strip()
 
 
-# Lines of our reusable workflows that break under a runner, patched in the copy act runs (see
-# ``release_kit_for_act``); each entry is a no-op once the workflow itself is fixed.
-#   runbook-deploy.yml: in a flow mapping the comma ends the plain scalar, so "(health, smoke)" makes an
-#   input property "smoke)", which act (and GitHub) reject: "Unknown Property smoke)".
-#   runbook-deploy.yml: migrate's ``image`` gets ``steps.images.outputs.api``, an "api=REF" pair (what
-#   deploy's ``images`` takes), where migrate expects the bare REF: "'api=...' is not a valid repository".
-DEPLOY = ".github/workflows/runbook-deploy.yml"
-WORKFLOW_FIXES: list[tuple[str, list[tuple[str, str]]]] = [
-    (
-        DEPLOY,
-        [
-            (
-                "{description: Deployed API base URL (health, smoke),",
-                '{description: "Deployed API base URL (health, smoke)",',
-            )
-        ],
-    ),
-    (
-        DEPLOY,
-        [
-            (
-                '{ echo "api=$api"; echo "web=$web"; } >> "$GITHUB_OUTPUT"',
-                '{ echo "api=$api"; echo "web=$web"; echo "api_ref=${api#api=}"; } >> "$GITHUB_OUTPUT"',
-            ),
-            ("image: ${{ steps.images.outputs.api }}", "image: ${{ steps.images.outputs.api_ref }}"),
-        ],
-    ),
-]
-
-
 def release_kit_for_act(tmp_path: Path) -> Path:
-    """This checkout's actions, reusable workflows and sources, as act fetches them for ``org/release-kit@v1``;
-    each fix applied only when all of its lines are still there."""
+    """This checkout's actions, reusable workflows and sources, as act fetches them for ``org/release-kit@v1``."""
     copy = tmp_path / "release-kit"
     skip = shutil.ignore_patterns(".venv", ".git", "tests", "__pycache__", ".*_cache")
     shutil.copytree(ROOT, copy, ignore=skip)
-    for name, lines in WORKFLOW_FIXES:
-        path = copy / name
-        text = path.read_text()
-        if all(broken in text for broken, _ in lines):
-            for broken, fixed in lines:
-                text = text.replace(broken, fixed)
-            path.write_text(text)
     return copy
 
 
