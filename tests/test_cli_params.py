@@ -109,10 +109,8 @@ def test_a_repo_url_that_cannot_be_used_is_exit_2(
 
 def test_repo_url_is_accepted_by_release_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """release plan reads --repo too (here it stops later, at the missing assets folder)."""
-    code = run_cli(
-        ["release", "plan", "--repo", "https://github.com/octo-org/app", "--tag", "v1.4.0"]
-        + ["--frontend", "web", "--assets-dir", "nope"]
-    )
+    args = ["--repo", "https://github.com/octo-org/app", "--tag", "v1.4.0", "--frontend", "web", "--assets-dir", "nope"]
+    code = run_cli(["release", "plan", *args])
     err = capsys.readouterr().err
     assert code == 2 and "--repo" not in err and "--assets-dir nope: no such folder" in err
 
