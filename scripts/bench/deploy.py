@@ -15,6 +15,7 @@ call it a success (a false green). Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import logging
 import http.client
 import statistics
 import sys
@@ -186,6 +187,7 @@ def main() -> int:
 
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
