@@ -15,8 +15,8 @@ call it a success (a false green). Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import logging
 import http.client
+import logging
 import statistics
 import sys
 import threading
