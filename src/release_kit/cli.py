@@ -17,8 +17,8 @@ import click
 
 from release_kit import __version__, gha
 from release_kit.errors import ExitCode, ReleaseKitError
-from release_kit.options import config_option, env, verdict_options
-from release_kit.params import REPO, DurationType
+from release_kit.options import config_option, env, repo_option, verdict_options
+from release_kit.params import DurationType
 
 F = TypeVar("F", bound=Callable[..., Any])
 INTERNAL_ERROR = 70
@@ -50,7 +50,7 @@ def schema(which: str) -> None:
 
 
 @cli.command("verify-gates")
-@click.option("--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY.")
+@repo_option
 @click.option("--ref", envvar=env("ref"), help="Tag, branch or commit SHA. Default: $GITHUB_SHA.")
 @config_option("Policy file. Default: .github/release-kit.yml if present, else the built-in runbook policy.")
 @click.option(
@@ -181,7 +181,7 @@ def identity_options(func: F) -> F:
 
 
 @cli.command("verify-release")
-@click.option("--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY.")
+@repo_option
 @click.option("--tag", envvar=env("tag"), help="The release's tag. Default: from $GITHUB_REF.")
 @click.option(
     "--expect",
@@ -241,9 +241,7 @@ def release() -> None:
 def release_options(func: F) -> F:
     for option in reversed(
         [
-            click.option(
-                "--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY."
-            ),
+            repo_option,
             click.option("--tag", envvar=env("tag"), help="The v* tag. Default: from $GITHUB_REF."),
             click.option(
                 "--package",

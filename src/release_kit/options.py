@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 import click
 
 from release_kit.gha import input_env as env
+from release_kit.params import REPO
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["config_option", "env", "image_options", "verdict_options"]
+__all__ = ["config_option", "env", "image_options", "repo_option", "verdict_options"]
 
 
 def verdict_options(func: F) -> F:
@@ -66,3 +67,9 @@ def image_options(func: F) -> F:
         help="A role's image pinned by digest (REPO@sha256:<64 hex> or REPO:TAG@sha256:...). Repeatable.",
     )(func)
     return func
+
+
+repo_option = click.option(
+    "--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY."
+)
+"""``--repo`` (``RK_REPO``): ``OWNER/NAME``, or the repository's URL on this GitHub."""

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from release_kit.deploy.target_options import where_options
-from release_kit.options import env, verdict_options
+from release_kit.options import env, repo_option, verdict_options
 
 
 @click.command("rollback")
@@ -28,7 +28,7 @@ from release_kit.options import env, verdict_options
     envvar=env("timeout"),
     help="Seconds each role may take to be running, healthy and serving.",
 )
-@click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY.")
+@repo_option
 @where_options
 @verdict_options
 def rollback(**kwargs: Any) -> int:

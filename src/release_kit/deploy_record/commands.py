@@ -8,13 +8,13 @@ from typing import Any, TypeVar
 
 import click
 
-from release_kit.options import env, image_options, verdict_options
+from release_kit.options import env, image_options, repo_option, verdict_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.command("record")
-@click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY.")
+@repo_option
 @click.option("--environment", envvar=env("environment"), help="The GitHub environment, e.g. production.")
 @click.option(
     "--state",
@@ -80,7 +80,7 @@ def record(
 
 
 @click.command("last-good")
-@click.option("--repo", envvar=env("repo"), help="OWNER/NAME. Default: $GITHUB_REPOSITORY.")
+@repo_option
 @click.option("--environment", envvar=env("environment"), help="The GitHub environment, e.g. production.")
 @click.option(
     "--to",
