@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from release_kit.probes.verdicts import show
 LEEWAY = 60.0
 ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
 JWKS_LIMIT = 256 * 1024
+JWKS_DEADLINE = 30.0  # seconds a key set may take to arrive, whatever the server trickles
 
 
 def _part(text: str) -> Any:
@@ -64,6 +66,9 @@ def check_jwt(
     iat = claims.get("iat")
     if isinstance(iat, int | float) and not isinstance(iat, bool) and iat > now + LEEWAY:
         return f"iat {iat - now:.0f}s in the future"
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and nbf > now + LEEWAY:
+        return f"not valid for another {nbf - now:.0f}s (nbf)"
     missing = [c for c in check.claims if c not in claims]
     if missing:
         return f"claims missing: {', '.join(missing)}"
@@ -88,18 +93,28 @@ class JwksVerifier:
     def _fetch(self) -> dict[str, Any] | str:
         import jwt
 
-        response = self.client.get(self.url)
-        if response.status_code != 200:
-            return f"JWKS {self.url}: status {response.status_code}"
-        if len(response.content) > JWKS_LIMIT:
-            return f"JWKS {self.url}: over {JWKS_LIMIT // 1024} KiB"
+        ends = time.monotonic() + JWKS_DEADLINE
+        body = bytearray()
+        with self.client.stream("GET", self.url) as response:  # bounded in size and in time, whatever it sends
+            if response.status_code != 200:
+                return f"JWKS {self.url}: status {response.status_code}"
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > JWKS_LIMIT:
+                    return f"JWKS {self.url}: over {JWKS_LIMIT // 1024} KiB"
+                if time.monotonic() > ends:
+                    return f"JWKS {self.url}: still arriving after {JWKS_DEADLINE:g}s"
         try:
-            keyset = jwt.PyJWKSet.from_dict(response.json())
-        except (ValueError, jwt.PyJWKSetError, jwt.InvalidKeyError) as exc:
+            document = json.loads(body)
+        except ValueError:
+            return f"JWKS {self.url}: not JSON"
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            return f"JWKS {self.url}: not a key set (expected an object with a keys list)"
+        try:
+            keyset = jwt.PyJWKSet.from_dict(document)
+        except (ValueError, TypeError, AttributeError, jwt.PyJWKSetError, jwt.InvalidKeyError) as exc:
             return f"JWKS {self.url}: not a usable key set ({type(exc).__name__})"
-        declared = {
-            str(k.get("kid") or ""): k.get("alg") for k in response.json().get("keys", []) if isinstance(k, dict)
-        }
+        declared = {str(k.get("kid") or ""): k.get("alg") for k in document["keys"] if isinstance(k, dict)}
         return {k.key_id or "": (k, declared.get(k.key_id or "")) for k in keyset.keys}
 
     def _key(self, kid: str) -> Any:

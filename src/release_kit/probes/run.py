@@ -29,7 +29,13 @@ SENSITIVE = ("authorization", "cookie", "token", "key", "secret", "password")
 def check_url(url: str, what: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{what} {url!r}: expected an http:// or https:// URL with a host")
+        raise InputError(f"{what} {gha.redact(url)!r}: expected an http:// or https:// URL with a host")
+    if parts.username or parts.password:  # never echoed: the part before @ is a credential
+        gha.mask(parts.password)
+        raise InputError(
+            f"{what}: credentials in the URL (USER:PASSWORD@HOST) are refused",
+            hint="give the bare URL and the credential as --header 'Authorization: ...' (masked)",
+        )
     return url
 
 

@@ -24,7 +24,7 @@ from release_kit.probes.jwt_checks import JwksVerifier, check_jwt
 from release_kit.probes.models import FlowResult, SmokeReport, StepResult, Verdict
 from release_kit.probes.smoke_spec import PLACEHOLDER, SmokeSpec, Step, step_needs
 from release_kit.probes.sse import SseRead, read_events
-from release_kit.probes.verdicts import BODY_LIMIT, show
+from release_kit.probes.verdicts import BODY_LIMIT, search, show
 
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
@@ -82,6 +82,8 @@ def judge_step(
         if wanted not in text:
             return Outcome(False, f"body does not contain {show(needle)}", {})
     if answer.sse is not None:
+        if answer.sse.stopped == "content-type":
+            return Outcome(False, f"content-type {show(answer.sse.text) or '(none)'}, expected text/event-stream", {})
         if expect.sse_min_events is not None and answer.sse.events < expect.sse_min_events:
             return Outcome(False, f"{answer.sse.events} event(s), expected at least {expect.sse_min_events}", {})
         if expect.sse_done and not answer.sse.done:
@@ -94,13 +96,17 @@ def judge_step(
         except ValueError:
             return Outcome(False, "body is not JSON", {})
     for expr, wanted in expect.json_.items():
-        found = jmespath.search(expr, data)
+        found, problem = search(jmespath.compile(expr), data)
+        if problem:
+            return Outcome(False, f"json {problem}", {})
         wanted = expand(wanted, values)
         if found != wanted:
             shown = "***" if isinstance(found, str) and gha.redact(found) != found else show(found)
             return Outcome(False, f"json {expr} = {shown}, expected {show(wanted)}", {})
     for expr, check in expect.jwt.items():
-        token = jmespath.search(expr, data)
+        token, problem = search(jmespath.compile(expr), data)
+        if problem:
+            return Outcome(False, f"jwt {problem}", {})
         if isinstance(token, str):
             gha.mask(token)
         problem = check_jwt(token, check, values, now, verifier)
@@ -108,7 +114,9 @@ def judge_step(
             return Outcome(False, f"jwt {expr}: {problem}", {})
     captures: dict[str, str] = {}
     for name, expr in step.capture.items():
-        found = jmespath.search(expr, data)
+        found, problem = search(jmespath.compile(expr), data)
+        if problem:
+            return Outcome(False, f"capture {name}: {problem}", captures)
         if found is None:
             return Outcome(False, f"capture {name}: nothing at {expr}", captures)
         value = found if isinstance(found, str) else json.dumps(found)
@@ -222,6 +230,11 @@ class SmokeRunner:
         try:
             with self.client.stream(step.method, url, **kwargs) as response:
                 if step.stream and response.status_code < 300:
+                    kind = response.headers.get("content-type", "")
+                    if not kind.lower().startswith("text/event-stream"):  # a page is no stream, however it reads
+                        return Answer(
+                            response.status_code, response.headers, sse=SseRead(kind, 0, False, "content-type")
+                        )
                     return Answer(response.status_code, response.headers, sse=_read_sse(response, ends))
                 body, truncated = _read_body(response, ends)
                 return Answer(response.status_code, response.headers, body=body, truncated=truncated)

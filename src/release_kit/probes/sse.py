@@ -16,7 +16,7 @@ class SseRead:
     text: str
     events: int
     done: bool
-    stopped: str  # "done", "end", "time" or "size"
+    stopped: str  # "done", "end", "time", "size", or "content-type" (the answer is no event stream)
 
 
 def read_events(chunks: Iterable[bytes], *, ends: float, limit: int = SSE_LIMIT) -> SseRead:
@@ -45,7 +45,9 @@ def read_events(chunks: Iterable[bytes], *, ends: float, limit: int = SSE_LIMIT)
             del pending[: end + width]
             if line == "":
                 if fields:
-                    events += 1
+                    # an event is dispatched only when it carries data (the SSE rules): a block of
+                    # `event:`/`id:` lines alone, or a page's blank lines, is no event
+                    events += "data" in fields
                     data = "\n".join(fields.get("data", []))
                     event = (fields.get("event") or [""])[-1]
                     fields = {}

@@ -15,6 +15,7 @@ import jmespath
 import jmespath.exceptions
 import jmespath.parser
 
+from release_kit import gha
 from release_kit.errors import InputError
 
 BODY_LIMIT = 1024 * 1024
@@ -82,12 +83,36 @@ def parse_expect_json(item: str) -> JsonCheck:
     raise InputError(f"--expect-json {item!r}: expected EXPR=VALUE, e.g. status=ready")
 
 
+def _redacted(value: Any) -> Any:
+    """``value`` with every known secret replaced in its strings, before anything escapes them."""
+    if isinstance(value, str):
+        return gha.redact(value)
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    if isinstance(value, dict):
+        return {gha.redact(str(k)): _redacted(v) for k, v in value.items()}
+    return value
+
+
 def show(value: Any) -> str:
-    """A remote value as one short, printable line: remote text never steers our output."""
-    text = json.dumps(value, ensure_ascii=True)
+    """A remote value as one short, printable line: remote text never steers our output, and a
+    secret in it is redacted before it is escaped (an escaped secret would no longer match its mask)."""
+    text = json.dumps(_redacted(value), ensure_ascii=True)
     if isinstance(value, str):
         text = text[1:-1]
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def search(expression: Any, data: Any) -> tuple[Any, str | None]:
+    """A compiled JMESPath expression on a remote answer: (found, None), or (None, why it could not
+    be applied): a type the expression does not fit is the answer's fault, judged, never a crash."""
+    try:
+        return expression.search(data), None
+    except jmespath.exceptions.JMESPathError as exc:
+        return (
+            None,
+            f"{getattr(expression, 'expression', expression)}: cannot be applied to the answer ({type(exc).__name__})",
+        )
 
 
 def evaluate(status: int, headers: Mapping[str, str], body: bytes, truncated: bool, expect: Expectations) -> Attempt:
@@ -108,13 +133,17 @@ def evaluate(status: int, headers: Mapping[str, str], body: bytes, truncated: bo
     except ValueError:
         return Attempt(False, "body is not JSON", status)
     for check in expect.json:
-        found = check.compiled.search(data)
+        found, problem = search(check.compiled, data)
+        if problem:
+            return Attempt(False, f"json {problem}", status)
         if found != check.value:
             return Attempt(
                 False, f"json {check.expr} = {json.dumps(found)[:SHOWN]}, expected {json.dumps(check.value)}", status
             )
     if expect.version is not None:
-        found = expect.version_expr.search(data)
+        found, problem = search(expect.version_expr, data)
+        if problem:
+            return Attempt(False, f"version {problem}", status)
         if found is None:
             return Attempt(False, f"no {expect.version_field} in the body, expected {expect.version}", status)
         if str(found) != expect.version:

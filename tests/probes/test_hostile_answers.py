@@ -1,0 +1,159 @@
+"""Answers a service (or something in front of it) can give that must not pass, crash or leak:
+a page where a stream was expected, a JMESPath that does not fit the answer, a key set that is no
+key set or never ends, a token not valid yet, a secret with characters JSON escapes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from release_kit import gha
+from release_kit.cli import run_cli
+from release_kit.probes.jwt_checks import JwksVerifier, check_jwt
+from release_kit.probes.smoke_spec import JwtCheck
+from release_kit.probes.sse import read_events
+from release_kit.probes.verdicts import Expectations, compile_expr, evaluate, parse_expect_json, show
+
+PAGE = b"<html>\n<head>\n\n<title>app</title>\n\n</head>\n<body>\n\n</body>\n\n</html>\n"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.do_POST()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        if self.path == "/chat":  # the web app's index page for any path, blank lines and all
+            self._send(200, "text/html", PAGE)
+        else:
+            self._send(200, "application/json", json.dumps({"user": "someone", "items": 3}).encode())
+
+    def _send(self, status: int, kind: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def app() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def smoke(tmp_path: Path, url: str, steps: list[dict[str, Any]]) -> tuple[int, dict[str, Any], str]:
+    spec = tmp_path / "smoke.yml"
+    spec.write_text(json.dumps({"secrets": {"pw": "SMOKE_PW"}, "flows": [{"name": "f", "steps": steps}]}))
+    report = tmp_path / "r.json"
+    code = run_cli(["smoke", "--spec", str(spec), "--api-url", url, "--report", str(report)])
+    return code, json.loads(report.read_text()), report.read_text()
+
+
+def test_a_page_is_no_event_stream_however_many_blank_lines_it_has(
+    app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMOKE_PW", "unused-secret-0")
+    step = {"name": "send", "method": "POST", "url": "{api_url}/chat", "idempotent": True, "stream": "sse"}
+    code, report, _ = smoke(tmp_path, app, [{**step, "expect": {"status": 200, "sse_min_events": 3}}])
+    assert code == 1
+    assert "expected text/event-stream" in report["flows"][0]["steps"][0]["reason"]
+
+
+def test_only_events_with_data_count() -> None:
+    read = read_events([b"event: ping\n\nevent: ping\n\nid: 3\n\ndata: hello\n\n"], ends=float("inf"))
+    assert read.events == 1
+
+
+def test_a_secret_with_characters_json_escapes_never_shows(
+    app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = 'pa"ss\\wörd-secret'
+    monkeypatch.setenv("SMOKE_PW", secret)
+    step = {"name": "who", "method": "GET", "url": "{api_url}/me", "expect": {"json": {"user": "{pw}"}}}
+    code, _, raw_report = smoke(tmp_path, app, [step])
+    out = capsys.readouterr()
+    assert code == 1
+    escaped = json.dumps(secret)[1:-1]
+    for text in (out.out, out.err, raw_report):
+        assert secret not in text and escaped not in text and json.dumps(escaped)[1:-1] not in text
+    assert show({"nested": [secret]}) == '{"nested": ["***"]}'
+
+
+def test_a_jmespath_that_does_not_fit_the_answer_is_a_failed_check_not_a_crash(
+    app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMOKE_PW", "unused-secret-0")
+    step = {"name": "who", "method": "GET", "url": "{api_url}/me", "expect": {"json": {"length(items)": 3}}}
+    code, report, _ = smoke(tmp_path, app, [step])
+    assert code == 1 and "cannot be applied to the answer" in report["flows"][0]["steps"][0]["reason"]
+    health = Expectations(
+        statuses=frozenset({200}),
+        json=(parse_expect_json("length(items)=3"),),
+        version=None,
+        version_expr=compile_expr("version", "--version-field"),
+    )
+    attempt = evaluate(200, {}, b'{"items": 3}', False, health)
+    assert not attempt.ok and "cannot be applied" in attempt.reason
+
+
+def test_a_health_url_with_credentials_is_refused_without_echoing_them(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["health", "--url", "http://deploy:s3cr3t-t0ken@127.0.0.1:9/health", "--deadline", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "s3cr3t-t0ken" not in err and "Authorization" in err
+
+
+def jwks_client(body: bytes | list[bytes]) -> httpx.Client:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if isinstance(body, list):
+            return httpx.Response(200, stream=httpx.ByteStream(b"".join(body)))
+        return httpx.Response(200, content=body)
+
+    return httpx.Client(transport=httpx.MockTransport(answer))
+
+
+def header(alg: str = "RS256", kid: str = "k1") -> dict[str, Any]:
+    return {"alg": alg, "kid": kid}
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"x"', b'{"keys": "no"}', b"not json"])
+def test_a_key_set_that_is_no_key_set_is_a_reason(body: bytes) -> None:
+    verifier = JwksVerifier("https://api.example/.well-known/jwks.json", jwks_client(body))
+    problem = verifier.verify("a.b.c", header())
+    assert problem is not None and "JWKS" in problem
+
+
+def test_a_key_set_is_read_bounded() -> None:
+    verifier = JwksVerifier("https://api.example/jwks", jwks_client([b" " * 65536] * 8))
+    problem = verifier.verify("a.b.c", header())
+    assert problem is not None and "over 256 KiB" in problem
+
+
+def test_a_token_not_valid_yet_fails() -> None:
+    now = 1_800_000_000.0
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    token = f"{part({'alg': 'RS256'})}.{part({'sub': 'u', 'exp': now + 600, 'nbf': now + 300})}.c2ln"
+    assert "nbf" in (check_jwt(token, JwtCheck(), {}, now) or "")
+    gha.forget_secrets()
