@@ -156,6 +156,27 @@ def test_a_vault_that_denies_the_listing_exits_2_naming_the_role_and_the_vault(
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
 
 
+def test_a_challenge_for_another_domain_gets_no_token_and_exits_2(
+    azure: responses.RequestsMock,
+    vault: FakeKeyVault,
+    config: Path,
+    credential: FakeCredential,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = FakeKeyVault("kv-challenged", resource="https://attacker.example")  # a vault this process never met
+    other.add("database-url", BEFORE)
+    other.register(azure)
+    vault.add("database-url", BEFORE)
+    serve_world(azure, api=with_secret(f"{other.url}/secrets/database-url"))
+    serve_revisions(azure)
+    code, report, err = preflight(capsys, "--config", str(config))
+    assert code == 2 and report == {}
+    assert "Key Vault kv-challenged asked for a token for another domain" in err and "Traceback" not in err
+    assert not any("attacker" in scope for scope in credential.scopes)
+    assert other.paths  # it was asked, once, without a token
+    assert not any(c.request.headers.get("Authorization") for c in azure.calls if other.url in str(c.request.url))
+
+
 @pytest.mark.parametrize(
     "url",
     [

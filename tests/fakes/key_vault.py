@@ -17,7 +17,7 @@ import responses
 from requests import PreparedRequest
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-CHALLENGE = f'Bearer authorization="https://login.microsoftonline.com/{TENANT}", resource="https://vault.azure.net"'
+CHALLENGE = 'Bearer authorization="https://login.microsoftonline.com/{tenant}", resource="{resource}"'
 FORBIDDEN = {
     "error": {
         "code": "Forbidden",
@@ -44,6 +44,7 @@ class FakeKeyVault:
     suffix: str = "vault.azure.net"
     secrets: dict[str, list[Version]] = field(default_factory=dict)
     forbidden: bool = False
+    resource: str = "https://vault.azure.net"  # what the challenge names (the token's audience)
     paths: list[str] = field(default_factory=list)  # every request's path, challenge included
 
     @property
@@ -65,7 +66,8 @@ class FakeKeyVault:
         path = urlsplit(str(request.url)).path
         self.paths.append(path)
         if not request.headers.get("Authorization", "").startswith("Bearer "):
-            return 401, {"WWW-Authenticate": CHALLENGE}, json.dumps({"error": {"code": "Unauthorized"}})
+            challenge = CHALLENGE.format(tenant=TENANT, resource=self.resource)
+            return 401, {"WWW-Authenticate": challenge}, json.dumps({"error": {"code": "Unauthorized"}})
         if self.forbidden:
             return 403, {"Content-Type": "application/json"}, json.dumps(FORBIDDEN)
         name = path.split("/")[2]

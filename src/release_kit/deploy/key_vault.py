@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from release_kit.arm import Arm
+from release_kit.errors import RemoteError
 
 KEY_VAULT_READER = "Key Vault Reader"
 VAULT_SUFFIXES = (".vault.azure.net", ".vault.azure.cn", ".vault.usgovcloudapi.net")
@@ -81,10 +82,20 @@ def last_changed(arm: Arm, secret: SecretUrl) -> tuple[datetime | None, str | No
     version's. One listing call (counted in the report's ``calls``).
     """
     client = arm.secrets(secret.vault_url)
+
+    def listing() -> list[Any]:
+        try:
+            return list(client.list_properties_of_secret_versions(secret.name))
+        except ValueError:  # the challenge policy refuses a challenge naming another domain
+            raise RemoteError(
+                f"Key Vault {secret.vault} asked for a token for another domain: none was sent",
+                hint="check the app's keyVaultUrl and any proxy in between",
+            ) from None
+
     versions = arm.call(
         f"list the versions of Key Vault secret {secret.name} in vault {secret.vault} (properties only)",
         KEY_VAULT_READER,
-        lambda: list(client.list_properties_of_secret_versions(secret.name)),
+        listing,
         missing_ok=True,
         where=f"on Key Vault {secret.vault} (or, for a vault on access policies, the List secret permission)",
     )
