@@ -55,7 +55,7 @@ class Arm:
         self.subscription = subscription
         self.endpoint = arm_endpoint(endpoint)
         self._credential = credential
-        self._clients: dict[type[Any], Any] = {}
+        self._clients: dict[Any, Any] = {}
         self._lock = threading.Lock()
         self.calls = 0
         self._count_lock = threading.Lock()
@@ -82,16 +82,56 @@ class Arm:
                 )
             return self._clients[key]  # type: ignore[no-any-return]
 
-    def call(self, what: str, role: str, fn: Callable[..., Any], *, missing_ok: bool = False, **kwargs: Any) -> Any:
+    def secrets(self, vault_url: str) -> Any:
+        """A Key Vault ``SecretClient`` for one vault (``https://NAME.vault.azure.net``), with this
+        credential and the same retry budget. Its challenge policy asks the credential for the vault's
+        own scope and refuses a challenge naming another domain. Callers check the vault's host first.
+        """
+        with self._lock:
+            key = ("key-vault", vault_url)
+            if key not in self._clients:
+                try:
+                    from azure.keyvault.secrets import SecretClient
+                except ImportError:
+                    raise InputError(
+                        f"Key Vault needs azure-keyvault-secrets, which is not installed ({INSTALL_HINT})"
+                    ) from None
+                self._clients[key] = SecretClient(
+                    vault_url,
+                    self.credential,
+                    retry_total=RETRY_TOTAL,
+                    connection_timeout=CONNECT_TIMEOUT,
+                    read_timeout=READ_TIMEOUT,
+                )
+            return self._clients[key]
+
+    def call(
+        self,
+        what: str,
+        role: str,
+        fn: Callable[..., Any],
+        *,
+        missing_ok: bool = False,
+        where: str = "on the resource group",
+        **kwargs: Any,
+    ) -> Any:
         """``fn(**kwargs)``, counted; see :func:`call`."""
         with self._count_lock:
             self.calls += 1
-        return call(what, role, fn, missing_ok=missing_ok, **kwargs)
+        return call(what, role, fn, missing_ok=missing_ok, where=where, **kwargs)
 
 
-def call(what: str, role: str, fn: Callable[..., Any], *, missing_ok: bool = False, **kwargs: Any) -> Any:
+def call(
+    what: str,
+    role: str,
+    fn: Callable[..., Any],
+    *,
+    missing_ok: bool = False,
+    where: str = "on the resource group",
+    **kwargs: Any,
+) -> Any:
     """Make one ARM call. ``what`` names it for people (``read container app agent-api``); ``role``
-    is the least Azure role that allows it (``Reader``).
+    is the least Azure role that allows it (``Reader``), ``where`` where to assign it.
 
     A 404 returns None with ``missing_ok``, else is exit 2; 401/403 exit 2 naming the role; 429 and
     5xx that outlived azure-core's retries, and network failures, exit 3.
@@ -113,9 +153,7 @@ def call(what: str, role: str, fn: Callable[..., Any], *, missing_ok: bool = Fal
     except ClientAuthenticationError as exc:
         status = getattr(exc, "status_code", None)
         if status == 403:
-            raise AccessError(
-                f"Azure denied: cannot {what}", hint=f"assign the {role} role on the resource group"
-            ) from None
+            raise AccessError(f"Azure denied: cannot {what}", hint=f"assign the {role} role {where}") from None
         raise AccessError(
             f"no usable Azure credentials to {what}",
             hint="sign in with azure/login (OIDC), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET",
@@ -129,7 +167,7 @@ def call(what: str, role: str, fn: Callable[..., Any], *, missing_ok: bool = Fal
             raise NotFoundError(f"Azure has no such resource: cannot {what}") from None
         if status in (401, 403):
             raise AccessError(
-                f"Azure denied: cannot {what} ({code or status})", hint=f"assign the {role} role on the resource group"
+                f"Azure denied: cannot {what} ({code or status})", hint=f"assign the {role} role {where}"
             ) from None
         if status in (408, 429) or status >= 500:
             raise RemoteGaveUp(f"Azure kept failing to {what} after {RETRY_TOTAL} retries: HTTP {status}") from None

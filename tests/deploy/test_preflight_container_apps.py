@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import responses
 
 from release_kit import arm
 from release_kit.cli import run_cli
+from tests.fakes.key_vault import FakeKeyVault
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg-prod"
@@ -351,10 +353,13 @@ def test_managed_redis_database_persistence(
     assert code == (0 if verdict == "pass" else 1)
 
 
-def test_rotation_reads_the_revision_and_is_unknown_for_key_vault(
+def test_rotation_reads_the_revision_and_is_unknown_for_an_inline_secret(
     azure: responses.RequestsMock, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    serve_world(azure)
+    vault = FakeKeyVault("kv-prod")
+    vault.add("database-url", datetime(2026, 11, 1, tzinfo=UTC))
+    vault.register(azure)
+    serve_world(azure, api=api_app(secrets=[{"name": "database-url"}, kv("redis-url")]))
     for name in ("agent-api", "agent-billing-worker"):
         revision = {
             "id": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.App/containerApps/{name}"
@@ -371,8 +376,10 @@ def test_rotation_reads_the_revision_and_is_unknown_for_key_vault(
     config.write_text(CONFIG + "  rotation: [DATABASE_URL]\n")
     code, report, err = preflight(capsys, "--config", str(config))
     assert report, err
-    row = by(report)[("rotation", "api/DATABASE_URL")]
-    assert row["verdict"] == "unknown" and "Key Vault's last change is not visible" in row["reason"]
+    rows = by(report)
+    row = rows[("rotation", "api/DATABASE_URL")]
+    assert row["verdict"] == "unknown" and "inline app secret's last change is not visible" in row["reason"]
+    assert rows[("rotation", "worker/DATABASE_URL")]["verdict"] == "pass"  # its Key Vault reference, read
     assert any("/revisions/agent-api--r7" in call.request.url for call in azure.calls)
     assert code == 1
     code, _, _ = preflight(capsys, "--config", str(config), "--allow-unknown")

@@ -590,7 +590,8 @@ def rotation(settings: DeploySettings, facts: Facts) -> list[Check]:
                         check="rotation",
                         subject=subject,
                         verdict=Verdict.UNKNOWN,
-                        reason=f"{missing} is not known: {_note(facts, 'rotation', 'not looked up')}",
+                        reason=f"{missing} is not known: "
+                        + ((ref.meta.note if ref.meta else None) or _note(facts, "rotation", "not looked up")),
                         fix=f"if {name} changed since the last deploy, {redeploy}",
                     )
                 )

@@ -3,7 +3,8 @@
 Everything is judged from ARM's JSON (the wire format), whether it came from the SDK or from an
 ``az containerapp show -o json`` file, so one parser serves both. Secret values are never read:
 an app's GET returns its secrets' names, Key Vault URLs and identities only (values need the
-``listSecrets`` action, which we never call).
+``listSecrets`` action, which we never call). For the rotation check, a Key Vault reference's
+last change is read from the secret's properties (``deploy/key_vault.py``), never its value.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from release_kit.arm import Arm
 from release_kit.deploy.ecs import load_json_file
 from release_kit.deploy.facts import Container, DatabaseBackup, Facts, RedisBackup, SecretMeta, SecretRef, Service
+from release_kit.deploy.key_vault import NotAVault, last_changed, parse_secret_url
 from release_kit.deploy.parallel import run_parallel
 from release_kit.deploy.settings import ROLES, DeploySettings, Role, pick_container
 from release_kit.errors import InputError, NotFoundError
@@ -25,7 +27,7 @@ READER = "Reader"
 DEFAULT_MIN_REPLICAS = 0  # Container Apps' defaults when scale leaves them unset
 DEFAULT_MAX_REPLICAS = 10
 WORKERS = 8
-KEY_VAULT_ROTATION = "Key Vault's last change is not visible through Resource Manager"
+INLINE_ROTATION = "an inline app secret's last change is not visible through Resource Manager"
 
 
 def wire(model: Any) -> dict[str, Any]:
@@ -70,9 +72,9 @@ def app_facts(doc: dict[str, Any], role: str, wanted: str | None, *, from_file: 
             if secret is None:
                 meta = SecretMeta(store="the app's secrets", exists=False)
             elif secret.get("keyVaultUrl"):
-                meta = SecretMeta(store="Key Vault", exists=True)
+                meta = SecretMeta(store="Key Vault", exists=True, url=str(secret["keyVaultUrl"]))
             else:
-                meta = SecretMeta(store="inline", exists=True, in_manager=False)
+                meta = SecretMeta(store="inline", exists=True, in_manager=False, note=INLINE_ROTATION)
             secrets[var] = SecretRef(reference=ref, meta=meta)
         else:
             env[var] = str(e.get("value") or "")
@@ -192,6 +194,40 @@ class ContainerAppsGather:
             return datetime.fromisoformat(created.replace("Z", "+00:00"))
         return None
 
+    def key_vault_change(self, url: str) -> SecretMeta:
+        """A Key Vault reference's last change, or why it is not known (a foreign host is never contacted)."""
+        try:
+            secret = parse_secret_url(url)
+        except NotAVault as exc:
+            return SecretMeta(store="Key Vault", exists=True, url=url, note=str(exc))
+        assert self.arm is not None
+        when, why = last_changed(self.arm, secret)
+        return SecretMeta(store="Key Vault", exists=True, url=url, last_changed=when, note=why)
+
+    def _rotation_secrets(self, services: dict[Role, Service]) -> dict[Role, Service]:
+        """The running apps' rotation secrets with their Key Vault last change filled in (each URL read once)."""
+        urls = {
+            ref.meta.url
+            for svc in services.values()
+            if not svc.from_file
+            for name, ref in svc.container.secrets.items()
+            if name in self.settings.rotation and ref.meta is not None and ref.meta.url
+        }
+        found: dict[str, SecretMeta] = self._parallel(
+            {url: partial(self.key_vault_change, url) for url in sorted(urls)}
+        )
+        updated: dict[Role, Service] = {}
+        for role, svc in services.items():
+            secrets = {
+                name: ref.model_copy(update={"meta": found[ref.meta.url]})
+                if ref.meta is not None and ref.meta.url in found
+                else ref
+                for name, ref in svc.container.secrets.items()
+            }
+            container = svc.container.model_copy(update={"secrets": secrets})
+            updated[role] = svc.model_copy(update={"container": container})
+        return updated
+
     def database(self) -> DatabaseBackup | None:
         ref = self.settings.backups.database
         if ref is None:
@@ -256,7 +292,7 @@ class ContainerAppsGather:
             role: load_json_file(Path(path), "--app-file", role) for role, path in app_files.items()
         }
         online = self.arm is not None
-        notes = {"rotation": KEY_VAULT_ROTATION}
+        notes: dict[str, str] = {}
         if not online:
             offline = "no resource group configured: judged from the files alone"
             notes |= {"database": offline, "redis": offline, "secrets": offline}
@@ -287,6 +323,7 @@ class ContainerAppsGather:
             )
             for key, when in started.items():
                 services[key] = services[key].model_copy(update={"deployment_started": when})  # type: ignore[index]
+            services = self._rotation_secrets(services)
         return Facts(
             platform="container-apps",
             services=dict(services),

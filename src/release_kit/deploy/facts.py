@@ -24,6 +24,8 @@ class SecretMeta(Fact):
     deleted: bool = False  # scheduled for deletion
     in_manager: bool = True  # False: a Container Apps secret held inline in the app
     last_changed: datetime | None = None
+    url: str | None = None  # Container Apps: the app secret's keyVaultUrl
+    note: str | None = None  # why last_changed is not known, when it was looked for
 
 
 class SecretRef(Fact):
