@@ -273,7 +273,11 @@ def iam_policy() -> str:
 def azure_roles() -> str:
     scope = f"/subscriptions/$AZURE_SUBSCRIPTION_ID/resourceGroups/{FILL}-rg"
     assign = 'az role assignment create --assignee "$AZURE_CLIENT_ID"'
-    return "\n".join(f'{assign} --role "{role}" --scope "{scope}"' for role in ("Reader", "Container Apps Contributor"))
+    lines = [f'{assign} --role "{role}" --scope "{scope}"' for role in ("Reader", "Container Apps Contributor")]
+    vault = f"/subscriptions/$AZURE_SUBSCRIPTION_ID/resourceGroups/{FILL}-rg/providers/Microsoft.KeyVault/vaults/{FILL}"
+    reader = f'{assign} --role "Key Vault Reader" --scope "{vault}"'
+    lines.append(f"# with deploy.rotation set, on each Key Vault the apps read: {reader}")
+    return "\n".join(lines)
 
 
 def setup_notes(choices: Choices) -> list[str]:
