@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*\Z")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 EXPECTED = "expected a duration such as 90s, 15m, 12h, 7d or a number of seconds"
 

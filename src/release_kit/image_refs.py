@@ -22,7 +22,7 @@ _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _HOST = r"(?:[A-Za-z0-9.-]+(?::\d{1,5})?/)?"
 IMAGE_RE = re.compile(
     rf"^(?P<repository>{_HOST}{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}))?"
-    rf"@(?P<digest>{_HEX64})$"
+    rf"@(?P<digest>{_HEX64})\Z"
 )
 MAX_REPORT_BYTES = 1024 * 1024  # a publish-images report is a few kB
 PUBLISH_REPORT = "the report publish-images writes with --report"

@@ -14,7 +14,7 @@ import click
 
 from release_kit.durations import EXPECTED, parse_seconds
 
-_SCP_RE = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):(?P<path>[^/].*)$")  # git@github.com:OWNER/NAME.git
+_SCP_RE = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):(?P<path>[^/].*)\Z")  # git@github.com:OWNER/NAME.git
 REPO_FORMS = "expected OWNER/NAME or https://HOST/OWNER/NAME"
 
 

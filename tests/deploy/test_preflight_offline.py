@@ -171,3 +171,50 @@ def test_hand_edited_files_with_odd_shapes_never_crash(tmp_path: Path, capsys: p
         ]
     )
     assert code == 2 and "no properties.template.containers" in capsys.readouterr().err
+
+
+def aca_app(scale: dict[str, Any], secrets: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    container = {"name": "api", "env": [{"name": "DATABASE_URL", "secretRef": "db"}]}
+    return {
+        "name": "agent-api",
+        "properties": {
+            "configuration": {"secrets": secrets or [{"name": "db", "keyVaultUrl": "not-a-url"}]},
+            "template": {"containers": [container], "scale": scale},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("scale", "says"),
+    [
+        ({"maxReplicas": "²"}, "scale.maxReplicas: expected a whole number"),
+        ({"maxReplicas": "9" * 5000}, "scale.maxReplicas: expected a whole number"),
+        ({"minReplicas": 5, "maxReplicas": 1}, "scale.minReplicas 5 is above scale.maxReplicas 1"),
+    ],
+)
+def test_replica_counts_that_azure_would_refuse_are_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scale: dict[str, Any], says: str
+) -> None:
+    path = write(tmp_path, "app.json", aca_app(scale))
+    args = ["preflight", "--platform", "container-apps", "--app-file", f"api={path}", "--app-file", f"web={path}"]
+    assert run_cli(args) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_references_that_point_at_nothing_fail_not_unknown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Key Vault reference that is no URL, and an ECS secret with no valueFrom, hold no secret."""
+    path = write(tmp_path, "app.json", aca_app({"maxReplicas": 1}))
+    code, report, _ = run(
+        capsys, "--platform", "container-apps", "--app-file", f"api={path}", "--app-file", f"web={path}"
+    )
+    rows = {(c["check"], c["subject"]): c for c in report["checks"]}
+    assert code == 1 and rows[("secret_refs", "api/DATABASE_URL")]["verdict"] == "fail"
+    td = task_definition({}, {"REDIS_URL": "/prod/redis"})
+    td["containerDefinitions"][0]["secrets"].append({"name": "DATABASE_URL"})
+    api = write(tmp_path, "api.json", td)
+    web = write(tmp_path, "web.json", task_definition({}, {}, "web"))
+    code, report, _ = run(
+        capsys, "--platform", "ecs", "--task-definition", f"api={api}", "--task-definition", f"web={web}"
+    )
+    row = {(c["check"], c["subject"]): c for c in report["checks"]}[("secret_refs", "api/DATABASE_URL")]
+    assert code == 1 and row["verdict"] == "fail" and "no valueFrom" in row["reason"]

@@ -159,3 +159,24 @@ def test_examples_runbook_is_what_init_writes_and_fits_in_40_lines(tmp_path: Pat
     for rel in written:
         assert (example / rel).read_text() == (tmp_path / rel).read_text(), f"examples/runbook/{rel} is stale"
     assert code_lines(sorted((example / ".github/workflows").glob("*.yml"))) <= 40
+
+
+def test_a_github_folder_that_is_a_file_is_exit_2_with_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github/workflows").write_text("not a folder")
+    assert init(tmp_path) == 2
+    assert ".github/workflows is not a folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / ".github").iterdir()) == ["workflows"]
+
+
+def test_a_workflow_path_with_yaml_syntax_in_it_is_written_quoted(tmp_path: Path) -> None:
+    wf = tmp_path / ".github/workflows"
+    wf.mkdir(parents=True)
+    (wf / "ci #2.yml").write_text("name: backend ci build\non: push\njobs: {}\n")
+    (wf / "backend-ci.yml").write_text("name: [not, a, name]\non: push\njobs: {}\n")
+    assert init(tmp_path) == 0
+    policy = config.parse((tmp_path / ".github/release-kit.yml").read_text(), "x").gates
+    assert policy is not None
+    assert {g.name: g.workflow for g in policy.gates}["Backend CI"] == ".github/workflows/backend-ci.yml"

@@ -157,3 +157,28 @@ def test_a_token_not_valid_yet_fails() -> None:
     token = f"{part({'alg': 'RS256'})}.{part({'sub': 'u', 'exp': now + 600, 'nbf': now + 300})}.c2ln"
     assert "nbf" in (check_jwt(token, JwtCheck(), {}, now) or "")
     gha.forget_secrets()
+
+
+@pytest.mark.parametrize("body", ["2024-01-01", "{a: 2024-01-01T00:00:00}", "!!binary aGVsbG8=", "{a: .nan}"])
+def test_a_body_yaml_can_say_but_json_cannot_is_a_spec_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str
+) -> None:
+    spec = tmp_path / "smoke.yml"
+    spec.write_text(
+        "flows:\n  - name: f\n    steps:\n      - name: put\n"
+        f"        method: PUT\n        url: x\n        json: {body}\n"
+    )
+    assert run_cli(["smoke", "--spec", str(spec), "--api-url", "http://127.0.0.1:9"]) == 2
+    assert "not a JSON body" in capsys.readouterr().err
+
+
+def test_remote_values_with_a_trailing_newline_are_not_ours() -> None:
+    from release_kit.deploy.restore import RDS_ID_RE
+    from release_kit.github.deployment_payload import parse_payload
+    from release_kit.image_refs import image_problem
+
+    digest = "sha256:" + "a" * 64
+    payload = {"release_kit": 1, "images": {"api": f"r.example/a/api@{digest}"}, "snapshot": "release-kit-v1\n"}
+    assert parse_payload(payload) is None
+    assert image_problem(f"r.example/a/api@{digest}\n") is not None
+    assert RDS_ID_RE.match("release-kit-v1-202601010000\n") is None

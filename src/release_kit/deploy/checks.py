@@ -127,7 +127,9 @@ def _judge_reference(facts: Facts, subject: str, ref: SecretRef) -> Check:
             check="secret_refs",
             subject=subject,
             verdict=Verdict.FAIL,
-            reason=f"references {ref.reference}, which does not exist in {meta.store}",
+            reason=f"{meta.note}: it points at nothing"
+            if meta.note
+            else f"references {ref.reference}, which does not exist in {meta.store}",
             fix=fix,
         )
     if meta.deleted:

@@ -9,6 +9,7 @@ last change is read from the secret's properties (``deploy/key_vault.py``), neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -72,7 +73,15 @@ def app_facts(doc: dict[str, Any], role: str, wanted: str | None, *, from_file: 
             if secret is None:
                 meta = SecretMeta(store="the app's secrets", exists=False)
             elif secret.get("keyVaultUrl"):
-                meta = SecretMeta(store="Key Vault", exists=True, url=str(secret["keyVaultUrl"]))
+                url = secret["keyVaultUrl"]
+                if isinstance(url, str) and _is_https_url(url):
+                    meta = SecretMeta(store="Key Vault", exists=True, url=url)
+                else:  # a reference to nothing a secrets manager holds
+                    meta = SecretMeta(
+                        store="Key Vault",
+                        exists=False,
+                        note="its keyVaultUrl is not an https:// URL, so it was not contacted",
+                    )
             else:
                 meta = SecretMeta(store="inline", exists=True, in_manager=False, note=INLINE_ROTATION)
             secrets[var] = SecretRef(reference=ref, meta=meta)
@@ -82,6 +91,8 @@ def app_facts(doc: dict[str, Any], role: str, wanted: str | None, *, from_file: 
     scale = scale if isinstance(scale, dict) else {}
     low = _count(scale.get("minReplicas"), f"container app {name!r} scale.minReplicas")
     high = _count(scale.get("maxReplicas"), f"container app {name!r} scale.maxReplicas")
+    if low is not None and high is not None and low > high:  # Azure refuses it: not a real app
+        raise InputError(f"container app {name!r}: scale.minReplicas {low} is above scale.maxReplicas {high}")
     return Service(
         role=role,
         name=name,
@@ -93,11 +104,22 @@ def app_facts(doc: dict[str, Any], role: str, wanted: str | None, *, from_file: 
     )
 
 
+def _is_https_url(url: str) -> bool:
+    """Shaped like a URL a Key Vault reference can be (whether we may contact it is key_vault's call)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname)
+
+
 def _count(value: Any, what: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise InputError(f"{what}: expected a whole number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | str) or not re.fullmatch(r"[0-9]{1,6}", str(value)):
+        raise InputError(f"{what}: expected a whole number, got {str(value)[:40]!r}")
     return int(value)
 
 

@@ -77,14 +77,20 @@ def _entries(container: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
 
 
+def _secret_ref(value_from: Any) -> SecretRef:
+    """A ``secrets`` entry's reference; one with no ``valueFrom`` points at nothing (a fail, never unknown)."""
+    if isinstance(value_from, str) and value_from.strip():
+        return SecretRef(reference=value_from)
+    shown = value_from if isinstance(value_from, str | int | float | type(None)) else type(value_from).__name__
+    return SecretRef(
+        reference=str(shown), meta=SecretMeta(store="Secrets Manager or SSM", exists=False, note="no valueFrom")
+    )
+
+
 def container_facts(td: dict[str, Any], role: str, wanted: str | None, where: str) -> Container:
     c = pick_container(list(td.get("containerDefinitions") or []), wanted, role, where)
     env = {str(e["name"]): str(e.get("value", "")) for e in _entries(c, "environment") if e.get("name")}
-    secrets = {
-        str(s["name"]): SecretRef(reference=str(s.get("valueFrom", "")))
-        for s in _entries(c, "secrets")
-        if s.get("name")
-    }
+    secrets = {str(s["name"]): _secret_ref(s.get("valueFrom")) for s in _entries(c, "secrets") if s.get("name")}
     files = [str(f.get("value", "")) for f in _entries(c, "environmentFiles")]
     return Container(name=str(c.get("name", role)), env=env, secrets=secrets, environment_files=files)
 
@@ -367,7 +373,8 @@ class EcsGather:
             container = container.model_copy(
                 update={
                     "secrets": {
-                        k: v.model_copy(update={"meta": metas.get(v.reference)}) for k, v in container.secrets.items()
+                        k: v if v.meta is not None else v.model_copy(update={"meta": metas.get(v.reference)})
+                        for k, v in container.secrets.items()
                     }
                 }
             )
@@ -401,7 +408,7 @@ class EcsGather:
         )
 
     def _secret_metadata(self, containers: Iterable[Container]) -> dict[str, SecretMeta]:
-        refs = {ref.reference for c in containers for ref in c.secrets.values()}
+        refs = {ref.reference for c in containers for ref in c.secrets.values() if ref.meta is None}
         by_secret: dict[str, list[str]] = {}
         by_parameter: dict[str, tuple[str, ...]] = {}
         for ref in refs:

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from release_kit.deploy.settings import DatabaseRef
 
 # DB (cluster) snapshot and instance identifiers: a letter, then letters, digits or single hyphens; no trailing hyphen
-RDS_ID_RE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,254}$")
-ENGINE_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
-AZURE_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-STAMP_RE = re.compile(r"-(\d{12})$")  # release-kit-<tag>-<UTC yyyymmddhhmm>
+RDS_ID_RE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,254}\Z")
+ENGINE_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}\Z")
+AZURE_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+STAMP_RE = re.compile(r"-(\d{12})\Z")  # release-kit-<tag>-<UTC yyyymmddhhmm>
 NEW_ID_LIMIT = 63  # DB instance and cluster identifiers
 
 

@@ -35,8 +35,8 @@ from release_kit.github.client import (
 )
 
 T = TypeVar("T")
-_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-_HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
+_SHA_RE = re.compile(r"^[0-9a-f]{40}\Z")
+_HEX_RE = re.compile(r"^[0-9a-f]{7,40}\Z")
 ACTIONS_READ_FIX = "grant the workflow `permissions: actions: read` (and `contents: read`)"
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from release_kit.errors import ExitCode, InputError, ReleaseKitError
 from release_kit.github.deployment_payload import CHECK_RE, REF_RE, ROLE_RE, SNAPSHOT_RE, TASK, Payload, image_problem
 
-ENVIRONMENT_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,255}$")
+ENVIRONMENT_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,255}\Z")
 
 FLAGS = {
     "environment": "--environment",

@@ -22,10 +22,10 @@ __all__ = ["IMAGE_RE", "image_problem"]  # re-exported: record's inputs judge im
 PAYLOAD_VERSION = 1
 TASK = "deploy:release-kit"
 
-ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-CHECK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./:()-]{0,99}$")
-SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,254}$")
-REF_RE = re.compile(r"^(?!.*\.\.)(?!/)[A-Za-z0-9._/+-]{1,255}(?<![/.])$")
+ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}\Z")
+CHECK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./:()-]{0,99}\Z")
+SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,254}\Z")
+REF_RE = re.compile(r"^(?!.*\.\.)(?!/)[A-Za-z0-9._/+-]{1,255}(?<![/.])\Z")
 CHECK_VALUES = ("pass", "fail")
 
 

@@ -50,7 +50,7 @@ __all__ = [
 
 WRITE_FIX = "grant the job `permissions: deployments: write`"
 READ_FIX = "grant the job `permissions: deployments: read`"
-_URL_RE = re.compile(r"^https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+$")  # printed as a markdown link: no () <> or spaces
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+\Z")  # printed as a markdown link: no () <> or spaces
 BATCH = 4  # statuses fetched concurrently per round: small, so little is read past the answer
 DESCRIPTION_LIMIT = 140  # GitHub truncates deployment and status descriptions at 140 characters
 

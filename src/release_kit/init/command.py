@@ -35,14 +35,24 @@ def run(*, registry: str, platform: str, repo: Path, force: bool) -> int:
             f"init would overwrite {', '.join(existing)}",
             hint="nothing was written; pass --force to overwrite them, or move them aside",
         )
+    for folder in (repo / ".github", repo / ".github" / "workflows"):  # checked before anything is written
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"--dir {repo}: {folder.relative_to(repo)} is not a folder; nothing was written")
+    for rel in planned:
+        if (repo / rel).is_dir() and not (repo / rel).is_symlink():
+            raise InputError(f"--dir {repo}: {rel} is a folder, not a file; nothing was written")
     for rel, text in planned.items():
         path = _target(repo, rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink():
             path.unlink()  # --force: replace the link itself, never the file it points at
         tmp = path.with_name(f".{path.name}.release-kit-tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise InputError(f"--dir {repo}: cannot write {rel} ({exc.strerror or exc})") from None
         click.echo(f"wrote {rel}" + (" (overwritten)" if rel in existing else ""))
     _print_findings(matches, found)
     _print_setup(choices)

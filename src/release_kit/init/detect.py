@@ -50,7 +50,7 @@ def workflows(repo: Path) -> list[Workflow]:
         rel = f".github/workflows/{path.name}"
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
+        except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError):
             continue
         name = data.get("name") if isinstance(data, dict) else None
         found.append(Workflow(name=str(name) if isinstance(name, str) and name.strip() else rel, path=rel))

@@ -58,7 +58,7 @@ def _gates(matches: list[GateMatch]) -> list[str]:
         if match.workflow is None:
             lines[-1] += f"   # {FILL}: no workflow found for this gate; add it, or delete the gate"
         elif match.workflow.name != match.gate:
-            lines.append(f"      workflow: {match.workflow.path}")
+            lines.append(f"      workflow: {json.dumps(match.workflow.path)}")
         lines += [f"      {setting}" for setting in _GATE_SETTINGS.get(match.gate, [])]
     return lines
 

@@ -22,7 +22,7 @@ from release_kit.reporting import JsonReport, emit, write_report
 if TYPE_CHECKING:
     from release_kit.probes.smoke_spec import SmokeSpec
 
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 SENSITIVE = ("authorization", "cookie", "token", "key", "secret", "password")
 
 

@@ -98,6 +98,17 @@ class Step(Strict):
     capture: dict[str, str] = Field(
         default_factory=dict, description="name -> JMESPath on the JSON body; captured values are masked."
     )
+
+    @field_validator("json_")
+    @classmethod
+    def _json_body(cls, value: Any) -> Any:
+        """YAML can say more than JSON (dates, sets, binary, NaN): a body must be sendable as JSON."""
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not a JSON body ({exc})") from None
+        return value
+
     retry: Retry | None = Field(
         None, description="Retry a failed step. Only for GET, HEAD, PUT, DELETE, OPTIONS, or idempotent: true."
     )

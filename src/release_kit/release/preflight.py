@@ -14,7 +14,7 @@ from release_kit.errors import InputError
 MAX_ASSET = 2 * 1024**3  # GitHub's limit per release asset
 MAX_SBOM = 16 * 1024**2
 # GitHub renames assets with other characters (spaces, most punctuation) on upload
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 
 
 def resolve_tag(tag: str | None) -> str:
