@@ -174,8 +174,9 @@ class EcsGather:
             answer = self.aws.call(
                 "application-autoscaling:DescribeScalableTargets", client.describe_scalable_targets, **kwargs
             )
-            for target in answer.get("ScalableTargets", []):
-                out[str(target["ResourceId"]).rsplit("/", 1)[-1]] = target
+            for target in answer.get("ScalableTargets") or []:
+                if isinstance(target, dict) and target.get("ResourceId"):
+                    out[str(target["ResourceId"]).rsplit("/", 1)[-1]] = target
             token = answer.get("NextToken")
             if not token:
                 return out
@@ -189,9 +190,10 @@ class EcsGather:
             missing=("ClientException",),
             taskDefinition=ref,
         )
-        if answer is None:
+        found = answer.get("taskDefinition") if isinstance(answer, dict) else None
+        if not isinstance(found, dict):
             raise NotFoundError(f"ECS task definition {ref!r} not found in {self.aws.region}")
-        return dict(answer["taskDefinition"])
+        return dict(found)
 
     def database(self) -> DatabaseBackup | None:
         ref = self.settings.backups.database
@@ -300,8 +302,10 @@ class EcsGather:
             if token:
                 kwargs["NextToken"] = token
             answer = self.aws.call("ssm:DescribeParameters", ssm.describe_parameters, **kwargs)
-            for p in answer.get("Parameters", []):
-                out[str(p["Name"])] = SecretMeta(store=SSM, exists=True, last_changed=_utc(p.get("LastModifiedDate")))
+            for p in answer.get("Parameters") or []:
+                if isinstance(p, dict) and p.get("Name"):
+                    meta = SecretMeta(store=SSM, exists=True, last_changed=_utc(p.get("LastModifiedDate")))
+                    out[str(p["Name"])] = meta
             token = answer.get("NextToken")
             if not token:
                 return out
@@ -341,8 +345,9 @@ class EcsGather:
                 first[f"td:{role}"] = partial(self.task_definition, arn)
         got = self._parallel(first)
         described: dict[str, dict[str, Any]] = {}
-        for found in got.get("services", []):
-            described[found["serviceName"]] = described[found.get("serviceArn", "")] = found
+        for found in got.get("services") or []:
+            if isinstance(found, dict) and found.get("serviceName"):
+                described[str(found["serviceName"])] = described[str(found.get("serviceArn", ""))] = found
         for role in roles:
             name = settings.services.get(role)
             if named and name and name not in described:
@@ -351,9 +356,18 @@ class EcsGather:
                     f" (deploy.services.{role} / --service {role}=NAME)"
                 )
 
-        running = {
-            role: described[settings.services[role]]["taskDefinition"] for role in roles if role not in task_definitions
-        }
+        running: dict[Role, str] = {}
+        for role in roles:
+            if role in task_definitions:
+                continue
+            service = settings.services[role]
+            ref = described[service].get("taskDefinition")
+            if not isinstance(ref, str) or not ref:  # e.g. the EXTERNAL deployment controller
+                raise InputError(
+                    f"ECS service {service!r} ({role}) runs no task definition ECS knows of",
+                    hint=f"judge the one you deploy: --task-definition {role}=FILE|ARN",
+                )
+            running[role] = ref
         tds = self._parallel({ref: partial(self.task_definition, ref) for ref in set(running.values())})
         for role in arns:
             files[role] = got[f"td:{role}"]
@@ -384,9 +398,10 @@ class EcsGather:
             target = scaling.get(name.rsplit("/", 1)[-1])
             lowest, ceiling = desired, desired
             if desired is not None and target is not None:
-                lowest = min(int(desired), int(target.get("MinCapacity", desired)))
-                ceiling = max(int(desired), int(target.get("MaxCapacity", desired)))
-            primary = next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), None)
+                lowest = min(int(desired), int(target.get("MinCapacity") or desired))
+                ceiling = max(int(desired), int(target.get("MaxCapacity") or desired))
+            deployments = [d for d in svc.get("deployments") or [] if isinstance(d, dict)]
+            primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
             services[role] = Service(
                 role=role,
                 name=name or revision,
