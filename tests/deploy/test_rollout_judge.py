@@ -208,3 +208,14 @@ def test_an_unchanged_image_judges_the_current_revision() -> None:
 def test_the_execution_judge(status: str, verdict: Verdict) -> None:
     assert judge_execution(CaExecution.model_validate({"name": "m-1", "status": status})).verdict is verdict
     assert judge_execution(None).verdict is Verdict.WAIT
+
+
+def test_a_revision_running_another_image_is_a_fail_not_a_pass() -> None:
+    """A concurrent update can make the latest revision someone else's: it must not pass as ours."""
+    ours, theirs = "r.example/app/api@sha256:" + "a" * 64, "r.example/app/api@sha256:" + "b" * 64
+    other = rev(template={"containers": [{"name": "api", "image": theirs}]})
+    finding = judge_revision("app--v1", app("app--new", ready="app--new"), other, expect_new=True, image=ours)
+    assert finding.verdict is Verdict.FAIL and "another update replaced ours" in finding.reason
+    mine = rev(template={"containers": [{"name": "api", "image": ours}]})
+    finding = judge_revision("app--v1", app("app--new", ready="app--new"), mine, expect_new=True, image=ours)
+    assert finding.verdict is Verdict.PASS

@@ -122,7 +122,7 @@ class ContainerAppsRollout:
             seen[0] = app
             target = app.latest_revision_name
             rev = self.revision(name, target) if target and (target != previous or not expect_new) else None
-            return judge_revision(previous, app, rev, expect_new)
+            return judge_revision(previous, app, rev, expect_new, str(image))
 
         finding = wait_for(
             f"{role} ({name}) to serve {image.digest[:19]}",

@@ -147,11 +147,14 @@ def judge_task(task: EcsTask | None, container: str) -> Finding:
 # -- Container Apps ------------------------------------------------------------------------
 
 
-def judge_revision(previous: str | None, app: CaApp, revision: CaRevision | None, expect_new: bool) -> Finding:
+def judge_revision(
+    previous: str | None, app: CaApp, revision: CaRevision | None, expect_new: bool, image: str | None = None
+) -> Finding:
     """Is the revision Azure created for our image Provisioned, Running, Healthy, active and serving?
 
     ``previous`` is the app's latest revision before the update; ``expect_new`` is False when the
-    image did not change (Azure makes no new revision then).
+    image did not change (Azure makes no new revision then). With ``image``, a revision that runs
+    other images (another update took its place) is never ours to pass.
     """
     if app.provisioning_state == "Failed":
         return _fail(f"Azure failed to update app {app.name}: provisioningState Failed")
@@ -160,6 +163,9 @@ def judge_revision(previous: str | None, app: CaApp, revision: CaRevision | None
     if revision is None:
         return _wait(f"revision {app.latest_revision_name} is not visible yet")
     name = revision.name
+    if image is not None and revision.images is not None and image not in revision.images:
+        shown = ", ".join(clean(i) for i in revision.images) or "no image"
+        return _fail(f"revision {name} runs {shown}, not {image}: another update replaced ours")
     if revision.provisioning_state == "Failed":
         error = clean(revision.provisioning_error or revision.running_state_details or "no error given")
         return _fail(f"revision {name} failed to provision: {error}")

@@ -92,6 +92,14 @@ class CaRevision(Facts):
     active: bool = False
     traffic_weight: int = 0
     provisioning_error: str | None = None
+    template: dict[str, Any] | None = None  # what the revision runs
+
+    @property
+    def images(self) -> list[str] | None:
+        """The revision's container images; None when the answer did not say."""
+        if not isinstance(self.template, dict) or not isinstance(self.template.get("containers"), list):
+            return None
+        return [str(c.get("image")) for c in self.template["containers"] if isinstance(c, dict)]
 
 
 class CaApp(Facts):
