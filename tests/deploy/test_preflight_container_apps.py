@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,8 @@ from typing import Any
 import pytest
 import responses
 
-from release_kit import arm
 from release_kit.cli import run_cli
+from tests.fakes.container_apps import FakeCredential
 from tests.fakes.key_vault import FakeKeyVault
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -35,33 +33,6 @@ deploy:
     database: {{azure_postgres: agent-pg}}
     redis: {{azure_redis: agent-redis}}
 """
-
-
-class FakeCredential:
-    """A TokenCredential: what azure-identity would hand the SDKs, minus the sign-in."""
-
-    def __init__(self) -> None:
-        self.scopes: list[str] = []
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        self.scopes += scopes
-        return AccessToken("fake-arm-token-for-tests", int(time.time()) + 3600)
-
-
-@pytest.fixture
-def credential(monkeypatch: pytest.MonkeyPatch) -> FakeCredential:
-    fake = FakeCredential()
-    monkeypatch.setattr(arm, "default_credential", lambda: fake)
-    monkeypatch.delenv("AZURE_ARM_ENDPOINT", raising=False)
-    return fake
-
-
-@pytest.fixture
-def azure(credential: FakeCredential) -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture

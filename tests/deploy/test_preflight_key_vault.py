@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,11 @@ from typing import Any
 import pytest
 import responses
 
-from release_kit import arm
 from release_kit.deploy.key_vault import NotAVault, parse_secret_url
 from tests.deploy.test_preflight_container_apps import (
     CONFIG,
     RG,
     SUB,
-    FakeCredential,
     api_app,
     by,
     env,
@@ -29,26 +26,13 @@ from tests.deploy.test_preflight_container_apps import (
     serve,
     serve_world,
 )
+from tests.fakes.container_apps import FakeCredential
 from tests.fakes.key_vault import FakeKeyVault
 
 DEPLOYED = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 BEFORE = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 AFTER = datetime(2026, 11, 30, 18, 30, tzinfo=UTC)
 ROTATION = CONFIG + "  rotation: [DATABASE_URL]\n"
-
-
-@pytest.fixture
-def credential(monkeypatch: pytest.MonkeyPatch) -> FakeCredential:
-    fake = FakeCredential()
-    monkeypatch.setattr(arm, "default_credential", lambda: fake)
-    monkeypatch.delenv("AZURE_ARM_ENDPOINT", raising=False)
-    return fake
-
-
-@pytest.fixture
-def azure(credential: FakeCredential) -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from release_kit.deploy.target_options import where_options
+from release_kit.deploy.target_options import rollout_timeout_option, where_options
 from release_kit.options import env, repo_option, verdict_options
 
 
@@ -20,14 +20,7 @@ from release_kit.options import env, repo_option, verdict_options
     help="Roll back to the newest good record of this tag or commit. Default: the last good record whose "
     "images differ from what runs now.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1, max=6 * 3600),
-    default=900,
-    show_default=True,
-    envvar=env("timeout"),
-    help="Seconds each role may take to be running, healthy and serving.",
-)
+@rollout_timeout_option
 @repo_option
 @where_options
 @verdict_options

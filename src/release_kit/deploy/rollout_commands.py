@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from release_kit.deploy.target_options import where_options
+from release_kit.deploy.target_options import rollout_timeout_option, where_options
 from release_kit.options import env, image_options, verdict_options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,14 +59,7 @@ def migrate(**kwargs: Any) -> int:
 
 @click.command("deploy")
 @image_options
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1, max=6 * 3600),
-    default=900,
-    show_default=True,
-    envvar=env("timeout"),
-    help="Seconds each role may take to be running, healthy and serving.",
-)
+@rollout_timeout_option
 @where_options
 @verdict_options
 def deploy(**kwargs: Any) -> int:

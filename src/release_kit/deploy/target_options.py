@@ -57,3 +57,14 @@ def where_options(func: F) -> F:
     ):
         func = option(func)
     return func
+
+
+rollout_timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=1, max=6 * 3600),
+    default=900,
+    show_default=True,
+    envvar=env("timeout"),
+    help="Seconds each role may take to be running, healthy and serving.",
+)
+"""deploy's and rollback's ``--timeout``: the time each role's rollout may take."""
