@@ -76,8 +76,8 @@ def test_the_readme_installs_the_cli_from_the_repository() -> None:
 
 
 def test_a_missing_extra_says_how_to_install_it_from_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
-    from release_kit.registry import ecr
-    from release_kit.registry.reference import parse_registry
+    from release_kit.images import ecr
+    from release_kit.images.reference import parse_registry
 
     monkeypatch.setitem(sys.modules, "boto3", None)  # as if the aws extra were not installed
     with pytest.raises(MissingExtra) as info:

@@ -160,7 +160,7 @@ def test_remote_text_cannot_inject_runner_commands() -> None:
 def test_a_registry_endpoint_that_refuses_connections_is_exit_3_with_the_hint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.registry.images import oci_layout, random_layer
+    from tests.images.images import oci_layout, random_layer
 
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)

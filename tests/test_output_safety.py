@@ -165,7 +165,7 @@ def test_group_titles_stay_one_command(actions: Path, capsys: pytest.CaptureFixt
 def test_debug_tracebacks_are_redacted_and_inert(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, in_actions: bool
 ) -> None:
-    import release_kit.verify_release.command as command
+    import release_kit.verify_release.run as command
     from release_kit.github.client import GitHubClient
 
     if in_actions:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import pytest  # noqa: E402
 from tests.fakes.ecs_rollout import CLUSTER, NEW, EcsSimulator, fresh_ecs  # noqa: E402
 
-from release_kit.aws import Aws  # noqa: E402
+from release_kit.clouds.aws import Aws  # noqa: E402
 from release_kit.deploy.ecs_rollout import EcsRollout  # noqa: E402
 from release_kit.deploy.images import parse_image  # noqa: E402
 from release_kit.deploy.rollout import deploy_images  # noqa: E402

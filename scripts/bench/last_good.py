@@ -25,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.deploy_record.conftest import payload  # noqa: E402
 from tests.fakes.github import FakeGitHub, serve  # noqa: E402
+from tests.records.conftest import payload  # noqa: E402
 
 from release_kit.github.client import GitHubClient, RepoName  # noqa: E402
-from release_kit.github.deployment_payload import TASK, parse_payload, succeeded  # noqa: E402
-from release_kit.github.deployments import search_last_good  # noqa: E402
+from release_kit.records.deployments import search_last_good  # noqa: E402
+from release_kit.records.payload import TASK, parse_payload, succeeded  # noqa: E402
 
 REPO = RepoName("octo-org", "app")
 

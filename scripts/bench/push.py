@@ -32,12 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.registry.images import oci_layout  # noqa: E402
-from tests.registry.server import registry  # noqa: E402
+from tests.images.images import oci_layout  # noqa: E402
+from tests.images.server import registry  # noqa: E402
 
-from release_kit.registry.distribution import DistributionClient  # noqa: E402
-from release_kit.registry.layout import read_image  # noqa: E402
-from release_kit.registry.push import push_image  # noqa: E402
+from release_kit.images.distribution import DistributionClient  # noqa: E402
+from release_kit.images.layout import read_image  # noqa: E402
+from release_kit.images.push import push_image  # noqa: E402
 
 
 def _hwm(pid: int) -> int:

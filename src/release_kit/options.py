@@ -14,7 +14,7 @@ from release_kit.params import REPO
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["config_option", "env", "image_options", "repo_option", "verdict_options"]
+__all__ = ["config_option", "env", "identity_options", "image_options", "repo_option", "verdict_options"]
 
 
 def verdict_options(func: F) -> F:
@@ -73,3 +73,35 @@ repo_option = click.option(
     "--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY."
 )
 """``--repo`` (``RK_REPO``): ``OWNER/NAME``, or the repository's URL on this GitHub."""
+
+
+def identity_options(func: F) -> F:
+    """Who must have signed an attestation: shared by verify-release and release publish."""
+    for option in reversed(
+        [
+            click.option(
+                "--signer-workflow",
+                envvar=env("signer-workflow"),
+                metavar="[HOST/]OWNER/REPO/PATH",
+                help="The workflow that must have signed (a reusable workflow may live elsewhere). "
+                "Default: any workflow of --repo.",
+            ),
+            click.option(
+                "--source-ref",
+                envvar=env("source-ref"),
+                metavar="REF|any",
+                help="The ref the signing run built. Default: refs/tags/<tag>.",
+            ),
+            click.option(
+                "--oidc-issuer", envvar=env("oidc-issuer"), help="Default: https://token.actions.githubusercontent.com."
+            ),
+            click.option(
+                "--allow-self-hosted",
+                is_flag=True,
+                envvar=env("allow-self-hosted"),
+                help="Accept attestations signed on self-hosted runners.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import responses
 
-from release_kit import arm
+from release_kit.clouds import arm
 from tests.fakes.container_apps import FakeCredential
 
 

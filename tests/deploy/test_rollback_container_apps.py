@@ -7,17 +7,17 @@ from collections.abc import Iterator
 import pytest
 import responses
 
-from release_kit.arm import Arm
+from release_kit.clouds.arm import Arm
 from release_kit.deploy.container_apps_rollout import ContainerAppsRollout
 from release_kit.deploy.rollback import run_rollback
 from release_kit.deploy.settings import DeploySettings
 from release_kit.github.client import GitHubClient
 from release_kit.http import RetryPolicy
-from tests.deploy_record.conftest import REPO, TOKEN, deploy
 from tests.fakes.clock import FakeClock
 from tests.fakes.container_apps import GROUP, SUB, FakeContainerApps, FakeCredential
 from tests.fakes.ecs_rollout import ScriptedClock
 from tests.fakes.github import FakeGitHub, sha_of
+from tests.records.conftest import REPO, TOKEN, deploy
 
 GOOD = {"api": "myreg.azurecr.io/app/api@sha256:" + "c" * 64, "web": "myreg.azurecr.io/app/web@sha256:" + "d" * 64}
 NOW = {"api": "myreg.azurecr.io/app/api@sha256:" + "1" * 64, "web": "myreg.azurecr.io/app/web@sha256:" + "2" * 64}

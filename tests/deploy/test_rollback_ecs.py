@@ -16,13 +16,13 @@ from release_kit.cli import run_cli
 from release_kit.deploy.rollback import run_rollback
 from release_kit.deploy.settings import DeploySettings
 from release_kit.github.client import GitHubClient
-from release_kit.github.deployment_models import NoGoodRecord
 from release_kit.http import RetryPolicy
-from tests.deploy_record.conftest import REPO, TOKEN, deploy
+from release_kit.records.models import NoGoodRecord
 from tests.fakes.aws import backend
 from tests.fakes.clock import FakeClock
 from tests.fakes.ecs_rollout import CLUSTER, OLD, EcsSimulator, ScriptedClock, fresh_ecs, moto_session
 from tests.fakes.github import FakeGitHub, serve, sha_of
+from tests.records.conftest import REPO, TOKEN, deploy
 from tests.test_gha import parse_outputs
 
 ROOT = Path(__file__).resolve().parents[2]

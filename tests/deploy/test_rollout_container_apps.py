@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import responses
 
-from release_kit.arm import Arm
+from release_kit.clouds.arm import Arm
 from release_kit.deploy.container_apps_rollout import ContainerAppsRollout
 from release_kit.deploy.images import parse_image
 from release_kit.deploy.rollout import deploy_images

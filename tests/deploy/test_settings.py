@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from release_kit import arm, aws, config
+from release_kit import config
+from release_kit.clouds import arm, aws
 from release_kit.deploy.settings import DeploySettings, Platform, parse_role_pairs
 from release_kit.errors import AccessError, ConfigError, InputError, NotFoundError, RemoteError, RemoteGaveUp
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from release_kit.aws import Aws
+from release_kit.clouds.aws import Aws
 from tests.fakes.aws_proxy import Proxy, serve_proxy
 
 CLUSTER = "prod"

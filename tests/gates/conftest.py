@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from release_kit.gates.command import run
+from release_kit.gates.run import run
 from release_kit.github.client import GitHubClient
 from release_kit.http import RetryPolicy
 from tests.fakes.clock import FakeClock

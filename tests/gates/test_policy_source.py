@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from release_kit.gates.command import run
 from release_kit.gates.judge import find_workflow
 from release_kit.gates.models import Verdict, Workflow
+from release_kit.gates.run import run
 from release_kit.github.client import GitHubClient
 from release_kit.http import RetryPolicy
 from tests.fakes.clock import FakeClock

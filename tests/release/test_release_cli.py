@@ -91,8 +91,8 @@ def test_attest_needs_id_token_permission_checked_before_any_change(
 
 
 def test_build_outputs_the_wheel_sbom_pairs_the_action_attests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from release_kit.release.command import publish
     from release_kit.release.models import Asset, ReleasePlan, Role
+    from release_kit.release.report import publish
 
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
     wheel = Asset(name="a-1.0.0-py3-none-any.whl", path=tmp_path / "a.whl", size=1, sha256="0" * 64, role=Role.WHEEL)

@@ -24,9 +24,9 @@ import pytest
 
 from tests.fakes.fixtures import ATTESTATIONS
 from tests.fakes.github import FakeGitHub, green_runbook, serve, sha_of
+from tests.images.images import oci_layout
+from tests.images.server import registry
 from tests.probes import auth_app, fault_server
-from tests.registry.images import oci_layout
-from tests.registry.server import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "tests" / "selftest" / "act.yml"

@@ -12,7 +12,7 @@ import pytest
 
 from release_kit.github.client import GitHubClient
 from release_kit.http import RetryPolicy
-from release_kit.verify_release.command import run
+from release_kit.verify_release.run import run
 from tests.fakes.clock import FakeClock
 from tests.fakes.fixtures import ATTESTATIONS
 from tests.fakes.github import FakeGitHub

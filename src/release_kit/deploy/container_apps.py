@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from release_kit.arm import Arm
+from release_kit.clouds.arm import Arm
 from release_kit.deploy.ecs import load_json_file
 from release_kit.deploy.facts import Container, DatabaseBackup, Facts, RedisBackup, SecretMeta, SecretRef, Service
 from release_kit.deploy.key_vault import NotAVault, last_changed, parse_secret_url

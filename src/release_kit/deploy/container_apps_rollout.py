@@ -1,7 +1,7 @@
 """Azure Container Apps (azure-mgmt-appcontainers): update an app's container image and wait for
 *the revision Azure creates for it*; run a migration as an execution of the configured job.
 
-Every call goes through :meth:`release_kit.arm.Arm.call`, named for people with the least role.
+Every call goes through :meth:`release_kit.clouds.arm.Arm.call`, named for people with the least role.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from release_kit.arm import Arm
+from release_kit.clouds.arm import Arm
 from release_kit.deploy.images import ImageRef
 from release_kit.deploy.rollout_judge import judge_execution, judge_revision
 from release_kit.deploy.rollout_models import CaApp, CaExecution, CaRevision, Finding, RoleResult, Verdict

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from release_kit.aws import Aws
+from release_kit.clouds.aws import Aws
 from release_kit.deploy.facts import Container, DatabaseBackup, Facts, RedisBackup, SecretMeta, SecretRef, Service
 from release_kit.deploy.parallel import run_parallel
 from release_kit.deploy.settings import ROLES, DeploySettings, Role, pick_container

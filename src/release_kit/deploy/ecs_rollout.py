@@ -1,7 +1,7 @@
 """ECS (boto3): register a task definition revision with a new image, update the service and wait
 for *our* deployment; run a migration as a one-off task of the API service and wait for its exit code.
 
-Every call goes through :meth:`release_kit.aws.Aws.call`, named by its IAM action.
+Every call goes through :meth:`release_kit.clouds.aws.Aws.call`, named by its IAM action.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from release_kit.aws import Aws
+from release_kit.clouds.aws import Aws
 from release_kit.deploy.images import ImageRef
 from release_kit.deploy.rollout_judge import EcsMemory, judge_ecs_current, judge_ecs_rollout, judge_task, td_name
 from release_kit.deploy.rollout_models import EcsService, EcsTask, Finding, RoleResult, Verdict, clean

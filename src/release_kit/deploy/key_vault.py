@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from release_kit.arm import Arm
+from release_kit.clouds.arm import Arm
 from release_kit.errors import RemoteError
 
 KEY_VAULT_READER = "Key Vault Reader"

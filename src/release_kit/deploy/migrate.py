@@ -85,7 +85,7 @@ def run_migration(
 
     snapshot_id: str | None = None
     if snapshot and database is not None and name is not None:
-        from release_kit.aws import Aws
+        from release_kit.clouds.aws import Aws
         from release_kit.deploy.snapshot import take_snapshot
 
         aws = counter if platform is Platform.ECS else Aws(settings.aws_region())

@@ -53,7 +53,7 @@ def collect(
     if platform is Platform.ECS:
         if app_files:
             raise InputError("--app-file is for container-apps; on ecs use --task-definition ROLE=FILE|ARN")
-        from release_kit.aws import Aws
+        from release_kit.clouds.aws import Aws
         from release_kit.deploy import ecs
 
         needs_cloud = bool(settings.cluster) or any(v.startswith("arn:") for v in task_definitions.values())
@@ -64,7 +64,7 @@ def collect(
         return facts, aws.calls if aws else 0
     if task_definitions:
         raise InputError("--task-definition is for ecs; on container-apps use --app-file ROLE=FILE")
-    from release_kit.arm import Arm
+    from release_kit.clouds.arm import Arm
     from release_kit.deploy import container_apps
 
     arm = (

@@ -25,9 +25,7 @@ from release_kit.deploy.rollout_models import DeployReport
 from release_kit.deploy.settings import ROLES, DeploySettings, Platform, Role
 from release_kit.errors import AccessError, ExitCode, InputError, ReleaseKitError
 from release_kit.github.client import GitHubClient, GitHubError, GitHubForbidden, GitHubNotFound, RepoName, parse_repo
-from release_kit.github.deployment_models import NoGoodRecord, Progress
-from release_kit.github.deployment_payload import REF_RE, TASK, parse_payload
-from release_kit.github.deployments import (
+from release_kit.records.deployments import (
     GoodRecord,
     LastGoodSearch,
     Record,
@@ -37,6 +35,8 @@ from release_kit.github.deployments import (
     search_last_good,
     write_record,
 )
+from release_kit.records.models import NoGoodRecord, Progress
+from release_kit.records.payload import REF_RE, TASK, parse_payload
 
 
 class RolledBack(BaseModel):
@@ -130,7 +130,7 @@ def check_settings(settings: DeploySettings) -> None:
 
 def _cluster_engine(settings: DeploySettings, snapshot: str) -> tuple[str | None, str | None]:
     """The Aurora cluster snapshot's engine (read-only), or None and why not."""
-    from release_kit.aws import Aws
+    from release_kit.clouds.aws import Aws
 
     try:
         aws = Aws(settings.aws_region())

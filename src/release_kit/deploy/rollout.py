@@ -46,12 +46,12 @@ def engine_for(
     """The platform's engine and its client counter (``.calls``)."""
     platform = settings.require_platform()
     if platform is Platform.ECS:
-        from release_kit.aws import Aws
+        from release_kit.clouds.aws import Aws
         from release_kit.deploy.ecs_rollout import EcsRollout
 
         aws = Aws(settings.aws_region())
         return EcsRollout(aws, settings.require_cluster(), clock=clock, interval=interval), aws
-    from release_kit.arm import Arm
+    from release_kit.clouds.arm import Arm
     from release_kit.deploy.container_apps_rollout import ContainerAppsRollout
 
     arm = Arm(settings.azure_subscription(), credential=credential, endpoint=arm_endpoint)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from release_kit.aws import Aws
+from release_kit.clouds.aws import Aws
 from release_kit.deploy.rollout_models import Finding, Verdict, clean
 from release_kit.deploy.settings import DatabaseRef
 from release_kit.deploy.waiting import POLL_INTERVAL, Deadline, wait_for

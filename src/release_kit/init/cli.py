@@ -1,0 +1,52 @@
+"""``release-kit init`` options (click only: importing this costs nothing at start-up)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--registry",
+    type=click.Choice(["ghcr", "ecr", "acr"]),
+    default="ghcr",
+    show_default=True,
+    help="Where release.yml publishes the images.",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(["ecs", "container-apps"]),
+    default="ecs",
+    show_default=True,
+    help="Where the services run: the deploy: section, the deploy and rollback workflows.",
+)
+@click.option(
+    "--dir",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="The repository to set up.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(registry: str, platform: str, repo: Path, force: bool) -> int:
+    """Write the runbook into a repository: .github/release-kit.yml, the smoke spec and the workflows."""
+    from release_kit.init.run import run
+
+    return run(registry=registry, platform=platform, repo=repo, force=force)
+
+
+@click.command()
+@click.argument("which", type=click.Choice(["config", "smoke"]), default="config")
+def schema(which: str) -> None:
+    """Print the JSON Schema of .github/release-kit.yml (config) or of the smoke spec (smoke)."""
+    if which == "smoke":
+        from release_kit.probes.smoke_spec import schema_text as smoke_schema
+
+        click.echo(smoke_schema(), nl=False)
+        return
+    from release_kit.config import schema_text
+
+    click.echo(schema_text(), nl=False)
