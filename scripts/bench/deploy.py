@@ -32,11 +32,11 @@ import pytest  # noqa: E402
 from tests.fakes.ecs_rollout import CLUSTER, NEW, EcsSimulator, fresh_ecs  # noqa: E402
 
 from release_kit.clouds.aws import Aws  # noqa: E402
-from release_kit.deploy.ecs_rollout import EcsRollout  # noqa: E402
-from release_kit.deploy.images import parse_image  # noqa: E402
-from release_kit.deploy.rollout import deploy_images  # noqa: E402
-from release_kit.deploy.settings import DeploySettings  # noqa: E402
 from release_kit.http import SystemClock  # noqa: E402
+from release_kit.platforms.ecs.engine import EcsRollout  # noqa: E402
+from release_kit.rollout.deploy import deploy_images  # noqa: E402
+from release_kit.rollout.images import parse_image  # noqa: E402
+from release_kit.target.settings import DeploySettings  # noqa: E402
 
 SERVICES = {"api": "agent-api", "web": "agent-web"}
 SETTINGS = DeploySettings.model_validate(

@@ -27,8 +27,8 @@ from tests.fakes.aws_proxy import serve_proxy  # noqa: E402
 from tests.fakes.ecs_world import CONFIG, EcsWorld, build, moto_server  # noqa: E402
 
 from release_kit import config  # noqa: E402
-from release_kit.deploy.checks import Verdict, judge  # noqa: E402
-from release_kit.deploy.preflight import collect  # noqa: E402
+from release_kit.preflight.checks import Verdict, judge  # noqa: E402
+from release_kit.preflight.run import collect  # noqa: E402
 
 
 def one_check(workers: int) -> tuple[float, int]:

@@ -31,15 +31,14 @@ def cli() -> None:
 
 def _register() -> None:
     """Capabilities whose options live beside them (click only, so start-up stays fast)."""
-    from release_kit.deploy.preflight_commands import preflight
-    from release_kit.deploy.rollback_commands import rollback
-    from release_kit.deploy.rollout_commands import deploy, migrate
     from release_kit.gates.cli import verify_gates
     from release_kit.images.cli import publish_images
     from release_kit.init.cli import init, schema
+    from release_kit.preflight.cli import preflight
     from release_kit.probes.cli import health, smoke
     from release_kit.records.cli import last_good, record
     from release_kit.release.cli import release
+    from release_kit.rollout.cli import deploy, migrate, rollback
     from release_kit.verify_release.cli import verify_release
 
     for command in (

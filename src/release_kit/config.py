@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from release_kit.deploy.settings import DeploySettings
 from release_kit.errors import ConfigError
 from release_kit.gates.policy import GatesPolicy
+from release_kit.target.settings import DeploySettings
 
 DEFAULT_PATH = Path(".github/release-kit.yml")
 MAX_BYTES = 1024 * 1024  # the file is refused above this size, before it is read
@@ -47,7 +47,11 @@ class Config(BaseModel):
 
 
 def json_schema() -> dict[str, Any]:
+    from release_kit.platforms import ALL_PLATFORMS
+
     schema = Config.model_json_schema()
+    platform = schema["$defs"]["DeploySettings"]["properties"]["platform"]
+    platform["anyOf"] = [{"enum": list(ALL_PLATFORMS), "type": "string"}, {"type": "null"}]  # the registry's names
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 
@@ -196,8 +200,10 @@ def parse(text: str, source: str) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping with sections gates, images, release, deploy")
+    from release_kit.platforms import ALL_PLATFORMS
+
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={"platforms": list(ALL_PLATFORMS)})
     except ValidationError as exc:
         raise located_error(exc, node, source) from None
 

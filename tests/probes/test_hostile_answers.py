@@ -173,9 +173,9 @@ def test_a_body_yaml_can_say_but_json_cannot_is_a_spec_error(
 
 
 def test_remote_values_with_a_trailing_newline_are_not_ours() -> None:
-    from release_kit.deploy.restore import RDS_ID_RE
     from release_kit.image_refs import image_problem
     from release_kit.records.payload import parse_payload
+    from release_kit.rollout.restore import RDS_ID_RE
 
     digest = "sha256:" + "a" * 64
     payload = {"release_kit": 1, "images": {"api": f"r.example/a/api@{digest}"}, "snapshot": "release-kit-v1\n"}

@@ -1,1 +1,0 @@
-"""The deploy half of the runbook: settings, platform facts, preflight checks, rollout."""
