@@ -76,6 +76,11 @@ class Migrations(Strict):
 
 
 DEFAULT_ENV: dict[str, dict[str, str]] = {"api": {"AUTO_RUN_MIGRATIONS": "false"}}
+DEFAULT_APP_DEFAULTS: dict[str, str] = {  # how the runbook's app reads these variables when they are unset
+    "ENABLE_BILLING_RETRY_WORKER": "true",
+    "ENABLE_BILLING_STREAM_REPLAY": "true",
+    "AUTO_RUN_MIGRATIONS": "false",
+}
 DEFAULT_SECRET_REFS = ("DATABASE_URL", "REDIS_URL")
 
 
@@ -113,6 +118,16 @@ class DeploySettings(Strict):
         description="Secrets that, changed after the running deployment started, mean a redeploy is due.",
     )
     migrations: Migrations = Field(default_factory=Migrations)
+    images: dict[Role, str] = Field(
+        default_factory=dict,
+        description="Each role's image repository (REGISTRY/PATH, e.g. ghcr.io/acme/api): deploy, last-good and "
+        "rollback use no image from any other. Default: the repository each service runs now.",
+    )
+    app_defaults: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_APP_DEFAULTS),
+        description="How the app reads a variable left unset (variable -> value): preflight judges the value the "
+        "app will use. Default: the runbook app's.",
+    )
 
     @field_validator("platform")
     @classmethod
