@@ -126,7 +126,8 @@ def test_workflow_names_cannot_steer_verify_gates(
     assert code == 1
     out, err = capsys.readouterr()
     processed = only_ours(runner.commands(out) + runner.commands(err))
-    assert [name for name, _ in processed] == ["error"] and workflow_name in processed[0][1]
+    assert [name for name, _ in processed] == ["error"] and workflow_name.replace("##[", "#\\x23[") in processed[0][1]
+    assert "##[" not in out + err  # shown as #\x23[ even inside an annotation
     html = render((actions / "summary").read_text())
     assert "<img" not in html and "<details" not in html and 'href="https://evil' not in html
     (row,) = html.split("<tr>")[2:]
