@@ -114,7 +114,7 @@ def neutralise(text: str) -> str:
     a line, after any whitespace, becomes ``\\x3a:``. Both read as the characters they stand for, in
     the ``\\xNN`` form :func:`printable` uses.
     """
-    while "##[" in text:  # one pass suffices (the replacement cannot form a new one); the loop proves it
+    while "##[" in text:  # a guard: one pass suffices, the replacement cannot form a new one
         text = text.replace("##[", "#\\x23[")
     return _LEADING_COLONS.sub(lambda m: f"{m.group(1)}{m.group(2)}\\x3a:", text)
 
