@@ -107,3 +107,114 @@ def test_inputs_come_from_prefixed_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert gha.input_env("image-prefix") == "RK_IMAGE_PREFIX"
     assert gha.read_input("image-prefix") == "org/app"
     assert gha.read_input("empty") is None
+
+
+# -- remote values printed: one function, applied by every writer -------------------------
+
+FORGED = [
+    "##[stop-commands]x",
+    "text ##[error]forged in the middle",
+    "::error::at the start",
+    "   ::warning::after spaces",
+    "\u3000\u00a0::notice::after unicode spaces",
+    "first line\n::set-output name=passed::true",
+    "first line\r\n  ##[add-mask]x",
+    "###[error]three hashes",
+]
+
+
+def commands_in(text: str) -> list[tuple[str, str]]:
+    from tests.fakes import runner
+
+    return runner.commands(text)
+
+
+@pytest.mark.parametrize("value", FORGED)
+def test_inert_leaves_no_runner_command_on_any_line(value: str) -> None:
+    shown = gha.inert(value)
+    assert "##[" not in shown and "\n" not in shown and "\r" not in shown
+    assert not shown.lstrip().startswith("::")
+    assert commands_in(shown) == [] and commands_in(f"prefix: {shown}") == []
+    kept = gha.inert(value, keep="\n")  # a block keeps its lines, each of them inert
+    assert all(not line.lstrip().startswith("::") for line in kept.split("\n")) and commands_in(kept) == []
+
+
+def test_inert_reads_as_the_characters_it_stands_for() -> None:
+    assert gha.inert("##[error]x") == "#\\x23[error]x"
+    assert gha.inert("  ::error::x") == "  \\x3a:error::x"
+    assert gha.inert("a::b ## [c] #[d]") == "a::b ## [c] #[d]"  # nothing else changes
+    assert gha.inert("\x1b[2Jred") == "\\x1b[2Jred"
+
+
+def test_inert_redacts_before_it_escapes_and_cuts() -> None:
+    secret = "s3cret-##[value]-" + "x" * 60 + "-end"
+    gha.mask(secret)
+    shown = gha.inert(f"token {secret} tail", limit=20)
+    assert shown == "token *** tail"
+    cut = gha.inert(f"{'a' * 30} {secret} {'b' * 30}", limit=40)
+    assert len(cut) == 40 and cut.endswith("…") and "s3cret" not in cut
+    assert gha.inert("y" * 100, limit=10) == "y" * 9 + "…"
+
+
+@pytest.mark.parametrize("in_actions", [True, False])
+@pytest.mark.parametrize("value", FORGED)
+def test_progress_lines_carry_no_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str, in_actions: bool
+) -> None:
+    if in_actions:
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    gha.progress(value)
+    gha.echo(f"seen: {value}")
+    out, err = capsys.readouterr()
+    assert len(err.splitlines()) == 1 and len(out.splitlines()) == 1
+    assert "##[" not in out + err and commands_in(out + err) == []
+
+
+def test_health_progress_lines_are_inert_whatever_writes_them(capsys: pytest.CaptureFixture[str]) -> None:
+    from release_kit.probes.health import Progress
+
+    lines: list[str] = []
+    Progress(lines.append).line("health: x: redirect 302 to ##[stop-commands]x")
+    Progress().line("::error::forged\n##[error]forged")
+    err = capsys.readouterr().err
+    assert lines == ["health: x: redirect 302 to #\\x23[stop-commands]x"]
+    assert err == "\\x3a:error::forged\\x0a#\\x23[error]forged\n" and commands_in(err) == []
+
+
+def test_annotations_and_group_titles_carry_no_remote_command(
+    actions: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gha.error("reason: ##[stop-commands]x\n::error::second", title="gate ##[error]t")
+    gha.annotate("warning", "w ##[add-mask]y", file="a##[b].py", line=1)
+    with gha.group("push ##[stop-commands]x"):
+        pass
+    out = capsys.readouterr().out
+    assert "##[" not in out
+    assert [n for n, _ in commands_in(out)] == ["error", "warning", "group", "endgroup"]
+    error = commands_in(out)[0][1]
+    assert error == "reason: #\\x23[stop-commands]x\n\\x3a:error::second"  # one annotation, two lines, inert
+
+
+def test_an_over_long_annotation_is_cut(actions: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gha.error("m" * 20_000, title="t" * 1000)
+    ((name, data),) = commands_in(capsys.readouterr().out)
+    assert name == "error" and len(data) == gha.MESSAGE_LIMIT
+
+
+def test_the_step_summary_carries_no_runner_command(actions: Path) -> None:
+    gha.add_summary("| a |\n| --- |\n| ##[stop-commands]x |\n::error::x\n")
+    text = (actions / "summary").read_text()
+    assert "##[" not in text and "\n::" not in text and text.count("\n") == 4
+
+
+def test_text_blocks_are_inert_inside_and_outside_actions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    block = "NAME  REASON\napp   ##[stop-commands]x\n::error::row"
+    gha.echo_untrusted(block)
+    plain = capsys.readouterr().out
+    assert plain == "NAME  REASON\napp   #\\x23[stop-commands]x\n\\x3a:error::row\n"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    gha.echo_untrusted(block)
+    wrapped = capsys.readouterr().out
+    assert "##[" not in wrapped and commands_in(wrapped) == [] and plain.rstrip("\n") in wrapped

@@ -126,7 +126,8 @@ def test_workflow_names_cannot_steer_verify_gates(
     assert code == 1
     out, err = capsys.readouterr()
     processed = only_ours(runner.commands(out) + runner.commands(err))
-    assert [name for name, _ in processed] == ["error"] and workflow_name in processed[0][1]
+    assert [name for name, _ in processed] == ["error"] and workflow_name.replace("##[", "#\\x23[") in processed[0][1]
+    assert "##[" not in out + err  # shown as #\x23[ even inside an annotation
     html = render((actions / "summary").read_text())
     assert "<img" not in html and "<details" not in html and 'href="https://evil' not in html
     (row,) = html.split("<tr>")[2:]
@@ -225,3 +226,15 @@ def test_the_runner_model_reads_what_the_runner_reads() -> None:
     """The test's model of the runner: our assertions are only as good as this."""
     assert runner.commands("  ::error::x\nfoo ##[warning]y\n::bogus::z") == [("error", "x"), ("warning", "y")]
     assert runner.commands("::stop-commands::t0k\n::error::x\n::t0k::\n::notice::y") == [("notice", "y")]
+
+
+def test_the_runner_log_model_shows_what_a_stop_would_leak() -> None:
+    """The log model: a mask hides its value from then on, unless processing was stopped first."""
+    from tests.fakes import runner_log
+
+    masked = "::add-mask::tok-0123456789\nsaid tok-0123456789\n::error::e tok-0123456789"
+    assert runner_log.log(masked) == ["said ***", "error: e ***"]
+    stopped = runner_log.log(f"x ##[stop-commands]remote\n{masked}")
+    assert "::add-mask::tok-0123456789" in stopped and "said tok-0123456789" in stopped
+    resumed = runner_log.log(f"::stop-commands::t0k\n::error::inert\n::t0k::\n{masked}")
+    assert resumed == ["::error::inert", "said ***", "error: e ***"]

@@ -5,11 +5,14 @@ Outputs, step summary, masks, annotations and log groups. Outside Actions
 Every line that leaves the process goes through :func:`redact`, so a value
 passed to :func:`mask` never appears in our output, in or out of Actions.
 
-Text built from remote data (asset and workflow names, registry messages, gate reasons)
-is printed with :func:`echo_untrusted`, never written raw: the runner reads any line that
-starts with ``::`` (after leading whitespace) or holds ``##[`` anywhere as a workflow
-command, so in Actions such text goes out between ``::stop-commands::`` and its random
-resume token, and JSON is printed with :func:`json_safe`.
+The runner reads any line that starts with ``::`` (after leading whitespace) or holds ``##[``
+anywhere as a workflow command. Every remote value printed therefore goes through one function,
+:func:`inert`: redacted first, then runner commands neutralised (:func:`neutralise`), then
+control characters shown as ``\\xNN``, then cut to a bound. The writers of this module apply it
+themselves, so no call site can forget: :func:`echo` and :func:`progress` (one line),
+:func:`echo_untrusted` (a block, in Actions also between ``::stop-commands::`` and a random
+resume token), :func:`annotate`/:func:`error` (message and title), :func:`group` (title) and
+:func:`add_summary`. JSON is printed with :func:`json_safe`. See docs/security-output.md.
 """
 
 from __future__ import annotations
@@ -95,6 +98,40 @@ def printable(text: str, *, keep: str = "") -> str:
     return CONTROL.sub(lambda m: m.group() if m.group() in keep else f"\\x{ord(m.group()):02x}", text)
 
 
+# where a line can begin: the start of the text, or after a character the runner (or a reader) breaks
+# lines at; then whitespace, which the runner strips before it looks for ``::`` (.NET TrimStart, whose
+# whitespace Python's ``\s`` covers)
+_LEADING_COLONS = re.compile(r"(\A|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029])(\s*)::")
+LINE_LIMIT = 2000  # characters of one progress line (a remote value in it is shorter still)
+TITLE_LIMIT = 255  # characters of an annotation or group title (GitHub's limit for annotation titles)
+MESSAGE_LIMIT = 8000  # characters of an annotation message
+
+
+def neutralise(text: str) -> str:
+    """``text`` with nothing the runner reads as a workflow command, otherwise the same.
+
+    ``##[`` (a legacy command, obeyed anywhere in a line) becomes ``#\\x23[``; ``::`` at the start of
+    a line, after any whitespace, becomes ``\\x3a:``. Both read as the characters they stand for, in
+    the ``\\xNN`` form :func:`printable` uses.
+    """
+    while "##[" in text:  # a guard: one pass suffices, the replacement cannot form a new one
+        text = text.replace("##[", "#\\x23[")
+    return _LEADING_COLONS.sub(lambda m: f"{m.group(1)}{m.group(2)}\\x3a:", text)
+
+
+def inert(text: str, *, limit: int | None = LINE_LIMIT, keep: str = "") -> str:
+    """The one way a remote value is printed: redacted, runner commands neutralised, control
+    characters shown as ``\\xNN`` (except those in ``keep``), then cut to ``limit`` characters.
+
+    The order matters: a secret is redacted before anything escapes or cuts it (an escaped or cut
+    secret no longer matches its mask), and the cut comes last so it can only shorten the result.
+    """
+    text = printable(neutralise(redact(text)), keep=keep)
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 0)] + "…"
+    return text
+
+
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -112,15 +149,28 @@ def json_safe(text: str) -> str:
     return text.replace("##[", "#\\u0023[")
 
 
-def echo_untrusted(text: str, *, err: bool = False, stream: TextIO | None = None) -> None:
-    """Print text that holds remote data: redacted, and in Actions never read as a workflow command.
+def echo(text: str, *, err: bool = False, stream: TextIO | None = None, limit: int | None = LINE_LIMIT) -> None:
+    """Print one line that may hold remote values, through :func:`inert` (stdout, or stderr with ``err``)."""
+    out = stream or (sys.stderr if err else sys.stdout)
+    out.write(inert(text, limit=limit) + "\n")
+    out.flush()
 
-    In Actions the block is wrapped in ``::stop-commands::<token>`` ... ``::<token>::`` with a fresh
-    random token (GitHub's way to print untrusted text): nothing inside, however it starts, is
+
+def progress(line: str, *, stream: TextIO | None = None) -> None:
+    """A progress line on stderr (a wait, an attempt, a retry), through :func:`inert`."""
+    echo(line, err=True, stream=stream)
+
+
+def echo_untrusted(text: str, *, err: bool = False, stream: TextIO | None = None) -> None:
+    """Print a block that holds remote data: through :func:`inert` with its line breaks kept (no cut),
+    and in Actions never read as a workflow command whatever it holds.
+
+    In Actions the block is also wrapped in ``::stop-commands::<token>`` ... ``::<token>::`` with a
+    fresh random token (GitHub's way to print untrusted text): nothing inside, however it starts, is
     processed, and the remote cannot know the token to resume early.
     """
     out = stream or (sys.stderr if err else sys.stdout)
-    text = redact(text).rstrip("\n")
+    text = inert(text, limit=None, keep="\n\t").rstrip("\n")
     if in_actions():
         token = secrets.token_hex(16)
         text = f"::stop-commands::{token}\n{text}\n::{token}::"
@@ -140,8 +190,9 @@ def annotate(
     """``::error``/``::warning``/``::notice`` in Actions; ``level: title: message`` elsewhere."""
     if level not in ("error", "warning", "notice"):
         raise ValueError(level)
-    message = printable(redact(message), keep="\n")
-    title = printable(redact(title)) if title else None
+    message = inert(message, limit=MESSAGE_LIMIT, keep="\n")
+    title = inert(title, limit=TITLE_LIMIT) if title else None
+    file = inert(file, limit=None) if file else None
     if in_actions():
         props = []
         if file:
@@ -165,14 +216,15 @@ def error(message: str, **kwargs: object) -> None:
 @contextmanager
 def group(title: str, *, stream: TextIO | None = None) -> Iterator[None]:
     out = stream or (sys.stdout if in_actions() else sys.stderr)
+    title = inert(title, limit=TITLE_LIMIT)
     if in_actions():
-        out.write(f"::group::{_escape_data(redact(title))}\n")
+        out.write(f"::group::{_escape_data(title)}\n")
         try:
             yield
         finally:
             out.write("::endgroup::\n")
     else:
-        out.write(f"== {' '.join(redact(title).split())}\n")
+        out.write(f"== {' '.join(title.split())}\n")
         yield
 
 
@@ -201,13 +253,16 @@ def set_outputs(values: Mapping[str, str], env: Mapping[str, str] | None = None)
 
 
 def add_summary(markdown: str, env: Mapping[str, str] | None = None) -> None:
-    """Append markdown to ``$GITHUB_STEP_SUMMARY``, keeping the file under the 1 MiB cap."""
+    """Append markdown to ``$GITHUB_STEP_SUMMARY``, keeping the file under the 1 MiB cap.
+
+    The markdown goes through :func:`inert` (line breaks and tabs kept, cut by the cap): cells are
+    escaped by their builders (``reporting.md_escape``), this makes the rest hold no runner command."""
     path = (env if env is not None else os.environ).get("GITHUB_STEP_SUMMARY")
     if not path:
         return
     target = Path(path)
     used = target.stat().st_size if target.exists() else 0
-    data = redact(markdown).encode("utf-8")
+    data = inert(markdown, limit=None, keep="\n\t").encode("utf-8")
     room = SUMMARY_LIMIT - used
     if len(data) > room:
         note = _SUMMARY_TRUNCATED.encode("utf-8")

@@ -2,8 +2,10 @@
 
 Every string in a verdict may come from a remote (asset, workflow and check names, registry
 messages, reasons quoting them), so this layer renders them inert: stdout through
-:func:`gha.echo_untrusted`, table cells without control characters, markdown cells with
-Markdown and HTML escaped and links only to http(s) URLs.
+:func:`gha.echo_untrusted` (which applies :func:`gha.inert`: redacted, no runner command, no
+control character), JSON with no ``##[`` (:func:`gha.json_safe`), table cells without control
+characters, markdown cells with Markdown and HTML escaped and links only to http(s) URLs (the
+summary then goes through :func:`gha.add_summary`, which applies :func:`gha.inert` too).
 """
 
 from __future__ import annotations

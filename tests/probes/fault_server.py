@@ -14,6 +14,14 @@ Each path is a scenario; time-based ones count from :meth:`FaultServer.reset`:
 | `/slow-body` | 200 headers, then one byte every 0.2 s, forever |
 | `/redirect` | 302 to `/login` |
 | `/big` | 200 with a 2 MB JSON body |
+| `/json-stop-commands` | 200, `status` is `##[stop-commands]x` (stops the runner's command processing) |
+| `/json-error` | 200, `status` is `##[error]forged` (a forged annotation) |
+| `/location-stop-commands` | 302 to `/##[stop-commands]x` |
+| `/location-error` | 302 to `/login?next=##[error]forged` |
+| `/reflect` | 200, `status` is the caller's bearer credential (an app that echoes it back) |
+
+The hostile answers are what an app (or anything between it and us) can send to steer the
+runner through our progress lines: :data:`HOSTILE_PATHS` lists them.
 
 :func:`start_later` serves on a port that refuses connections until ``after`` seconds.
 :func:`tls_files` makes a CA and a server certificate for 127.0.0.1 (for the TLS scenario).
@@ -35,6 +43,9 @@ from typing import Any
 
 READY = {"status": "ready", "version": "1.4.0"}
 MIXED = ["1.4.0", "1.3.9", "1.4.0", "1.3.9", "1.4.0"]
+HOSTILE_JSON = {"/json-stop-commands": "##[stop-commands]x", "/json-error": "##[error]forged"}
+HOSTILE_LOCATION = {"/location-stop-commands": "/##[stop-commands]x", "/location-error": "/login?next=##[error]forged"}
+HOSTILE_PATHS = [p[1:] for p in [*HOSTILE_JSON, *HOSTILE_LOCATION]]
 FLAPPING = [200, 200, 503]
 
 
@@ -81,6 +92,11 @@ class FaultServer:
             return ready if status == 200 else (503, {}, b"unavailable")
         if path == "/redirect":
             return 302, {"location": "/login"}, b""
+        if path in HOSTILE_JSON:
+            body = {"status": HOSTILE_JSON[path], "version": "1.4.0"}
+            return 200, {"content-type": "application/json"}, json.dumps(body).encode()
+        if path in HOSTILE_LOCATION:
+            return 302, {"location": HOSTILE_LOCATION[path]}, b""
         if path == "/big":
             pad = "x" * (2 * 1024 * 1024)
             return 200, {"content-type": "application/json"}, json.dumps({**READY, "pad": pad}).encode()
@@ -94,7 +110,12 @@ def handler_for(fault: FaultServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
-            answer = fault.answer(self.path.split("?")[0])
+            if self.path == "/reflect":
+                credential = (self.headers.get("authorization") or "").partition(" ")[2]
+                body = json.dumps({"status": credential, "version": "1.4.0"}).encode()
+                answer: tuple[int, dict[str, str], bytes] | str = (200, {"content-type": "application/json"}, body)
+            else:
+                answer = fault.answer(self.path.split("?")[0])
             if answer == "stall":
                 if fault.stop.wait(fault.stall):
                     return

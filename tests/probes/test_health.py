@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from release_kit import gha
 from release_kit.cli import run_cli
 from release_kit.probes.health import HealthOptions, poll
 from release_kit.probes.models import HealthReport, Verdict
 from release_kit.probes.verdicts import Expectations, compile_expr, parse_expect_json
-from tests.probes.fault_server import FaultServer, free_port, serve, tls_files
+from tests.fakes import runner, runner_log
+from tests.probes.fault_server import HOSTILE_PATHS, FaultServer, free_port, serve, tls_files
 from tests.test_gha import parse_outputs
 
 DEADLINE_SLACK = 0.5  # the issue's promise: the verdict comes by deadline + 0.5 s
@@ -212,3 +217,53 @@ def test_the_command_gives_its_verdict_by_the_deadline_plus_half_a_second_on_a_s
     assert code == 1
     report = json.loads(capsys.readouterr().out)
     assert [e["verdict"] for e in report["endpoints"]] == ["fail", "fail"]
+
+
+# the commands release-kit itself writes; any other line starting with :: came from a remote
+OUR_COMMANDS = re.compile(
+    r"::(error|warning|notice) [^:]*::|::(add-mask|group|endgroup)::|::stop-commands::[0-9a-f]{32}$|::[0-9a-f]{32}::$"
+)
+CAPTURED = "captured-session-token-0123456789"
+
+
+@pytest.mark.parametrize("path", HOSTILE_PATHS)
+def test_a_remote_value_in_a_progress_line_cannot_command_the_runner(
+    fault: tuple[FaultServer, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], path: str
+) -> None:
+    """``##[stop-commands]x`` in a JSON field or a Location, printed raw, would stop the runner's
+    command processing: the later ``::add-mask::`` of a captured token would then print the token."""
+    _, url = fault
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setattr(sys, "stderr", sys.stdout)  # one stream, in the order the runner reads it
+    code = run_cli(["health", "--url", f"{url}/{path}", "--deadline", "0.6", "--interval", "0.1",
+                    "--expect-json", "status=ready"])  # fmt: skip
+    assert code == 1
+    gha.mask(CAPTURED)  # a credential that exists later in the job (a smoke capture, a login)
+    print(f"a later step prints {CAPTURED}")
+    out = capsys.readouterr().out
+    assert ("(not followed)" if path.startswith("location") else "json status = ") in out
+    assert "##[" not in out
+    assert all(OUR_COMMANDS.match(line.lstrip()) for line in out.splitlines() if line.lstrip().startswith("::"))
+    names = [name for name, _ in runner.commands(out)]
+    assert names == ["error", "add-mask"]  # the one failing endpoint, then the mask: nothing forged
+    shown = "\n".join(runner_log.log(out))
+    assert CAPTURED not in shown and "a later step prints ***" in shown
+
+
+def test_a_reflected_credential_longer_than_the_cut_shows_no_part_of_it(
+    fault: tuple[FaultServer, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The expect-json reason quotes the value found: redacted first, then escaped, then cut."""
+    _, url = fault
+    token = 'rk"' + secrets.token_urlsafe(96) + "\\end"  # longer than the cut, with characters JSON escapes
+    code = run_cli(["health", "--url", f"{url}/reflect", "--header", f"Authorization: Bearer {token}",
+                    "--deadline", "0.5", "--interval", "0.1", "--expect-json", "status=ready",
+                    "--report", str(tmp_path / "r.json")])  # fmt: skip
+    assert code == 1
+    captured = capsys.readouterr()
+    report = (tmp_path / "r.json").read_text()
+    assert json.loads(report)["endpoints"][0]["reason"].startswith('json status = "***", expected "ready"')
+    escaped = json.dumps(token)[1:-1]
+    for text in (captured.out, captured.err, report):
+        for form in (token, escaped):
+            assert not any(form[i : i + 8] in text for i in range(len(form) - 8)), text

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,8 +22,11 @@ from release_kit.cli import run_cli
 from release_kit.probes.jwt_checks import JwksVerifier, check_jwt
 from release_kit.probes.smoke_spec import JwtCheck
 from release_kit.probes.sse import read_events
-from release_kit.probes.verdicts import Expectations, compile_expr, evaluate, parse_expect_json, show
+from release_kit.probes.verdicts import SHOWN, Expectations, compile_expr, evaluate, parse_expect_json, show
+from tests.fakes import runner, runner_log
 
+CAPTURED = "session-token-captured-0123456789"
+FORGED = {"user": "##[stop-commands]x", "role": "##[error]forged", "note": "::error::forged"}
 PAGE = b"<html>\n<head>\n\n<title>app</title>\n\n</head>\n<body>\n\n</body>\n\n</html>\n"
 
 
@@ -39,6 +44,10 @@ class Handler(BaseHTTPRequestHandler):
         self.rfile.read(length)
         if self.path == "/chat":  # the web app's index page for any path, blank lines and all
             self._send(200, "text/html", PAGE)
+        elif self.path == "/forged":  # fields that would command the runner if printed raw
+            self._send(200, "application/json", json.dumps(FORGED).encode())
+        elif self.path == "/login":
+            self._send(200, "application/json", json.dumps({"token": CAPTURED}).encode())
         else:
             self._send(200, "application/json", json.dumps({"user": "someone", "items": 3}).encode())
 
@@ -182,3 +191,55 @@ def test_remote_values_with_a_trailing_newline_are_not_ours() -> None:
     assert parse_payload(payload) is None
     assert image_problem(f"r.example/a/api@{digest}\n") is not None
     assert RDS_ID_RE.match("release-kit-v1-202601010000\n") is None
+
+
+@pytest.mark.parametrize("field", sorted(FORGED))
+def test_a_json_field_cannot_stop_command_processing_before_a_capture_is_masked(
+    app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], field: str
+) -> None:
+    """Smoke quotes a mismatching field in its progress line; printed raw, ``##[stop-commands]x``
+    would make the runner ignore the ``::add-mask::`` of the token the next flow captures."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("SMOKE_PW", "unused-secret-0")
+    monkeypatch.setattr(sys, "stderr", sys.stdout)  # one stream, in the order the runner reads it
+    spec = tmp_path / "smoke.yml"
+    flows = [
+        {"name": "status", "steps": [{"name": "who", "url": "{api_url}/forged", "expect": {"json": {field: "ok"}}}]},
+        {"name": "login", "steps": [{"name": "in", "url": "{api_url}/login", "capture": {"token": "token"}}]},
+    ]
+    spec.write_text(json.dumps({"secrets": {"pw": "SMOKE_PW"}, "flows": flows}))
+    assert run_cli(["smoke", "--spec", str(spec), "--api-url", app]) == 1
+    out = capsys.readouterr().out
+    assert f"json {field} = " in out and "##[" not in out
+    shown = runner_log.log(out)
+    assert any(f"json {field} = " in line for line in shown)  # the reason is shown, inert
+    assert CAPTURED not in "\n".join(shown)
+    assert [name for name, _ in runner.commands(out) if name != "add-mask"] == ["error"]  # ours, for the flow
+
+
+def test_the_expect_json_reason_redacts_a_reflected_secret_before_escaping_and_cutting() -> None:
+    secret = 'pa"ss\\wörd-' + secrets.token_urlsafe(SHOWN)  # longer than the cut, with characters JSON escapes
+    gha.mask(secret)
+    health = Expectations(json=(parse_expect_json("status=ready"),))
+    for found in (secret, {"token": secret}, [secret, "x"]):
+        reason = evaluate(200, {}, json.dumps({"status": found}).encode(), False, health).reason
+        assert "***" in reason and reason.startswith("json status = ")
+        for form in (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
+            assert not any(form[i : i + 6] in reason for i in range(len(form) - 6)), reason
+    gha.forget_secrets()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("##[stop-commands]x", "#\\x23[stop-commands]x"),
+        ("::error::forged", "\\x3a:error::forged"),
+        ("   ::warning::w", "   \\x3a:warning::w"),
+        (" \u3000::warning::w", " \\u3000::warning::w"),  # JSON writes it as an escape: no line start
+        ("a\n::error::x", "a\\n::error::x"),  # JSON keeps it on one line
+        ({"k": "##[error]x"}, '{"k": "#\\x23[error]x"}'),
+    ],
+)
+def test_show_never_passes_a_runner_command(value: Any, shown: str) -> None:
+    assert show(value) == shown
+    assert runner.commands(show(value)) == []

@@ -9,7 +9,6 @@ attempt's time is up, and the verdict is given no later than the deadline plus
 from __future__ import annotations
 
 import ssl
-import sys
 import threading
 import time
 from collections import deque
@@ -41,15 +40,19 @@ class HealthOptions:
 
 
 class Progress:
-    """One line on stderr per change of what an endpoint answers (and every tenth attempt)."""
+    """One line on stderr per change of what an endpoint answers (and every tenth attempt).
+
+    Each line holds remote values (a reason quoting a JSON field or a ``Location``): it goes through
+    :func:`gha.inert` before any writer sees it, so a custom writer cannot print it raw either.
+    """
 
     def __init__(self, write: Callable[[str], None] | None = None) -> None:
-        self._write = write or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._write = write or gha.progress
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
         with self._lock:
-            self._write(gha.redact(text))
+            self._write(gha.inert(text))
 
 
 class EndpointPoller:

@@ -94,13 +94,17 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def show(value: Any) -> str:
-    """A remote value as one short, printable line: remote text never steers our output, and a
-    secret in it is redacted before it is escaped (an escaped secret would no longer match its mask)."""
+def show(value: Any, *, quoted: bool = False) -> str:
+    """A remote value as one short line, the one way a reason quotes one: every known secret in it
+    redacted first (an escaped or cut secret would no longer match its mask), then written as JSON,
+    then through :func:`gha.inert` (no runner command, no control character, cut to :data:`SHOWN`).
+
+    A string is shown without its JSON quotes unless ``quoted``.
+    """
     text = json.dumps(_redacted(value), ensure_ascii=True)
-    if isinstance(value, str):
+    if isinstance(value, str) and not quoted:
         text = text[1:-1]
-    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+    return gha.inert(text, limit=SHOWN)
 
 
 def search(expression: Any, data: Any) -> tuple[Any, str | None]:
@@ -138,7 +142,9 @@ def evaluate(status: int, headers: Mapping[str, str], body: bytes, truncated: bo
             return Attempt(False, f"json {problem}", status)
         if found != check.value:
             return Attempt(
-                False, f"json {check.expr} = {json.dumps(found)[:SHOWN]}, expected {json.dumps(check.value)}", status
+                False,
+                f"json {check.expr} = {show(found, quoted=True)}, expected {show(check.value, quoted=True)}",
+                status,
             )
     if expect.version is not None:
         found, problem = search(expect.version_expr, data)
