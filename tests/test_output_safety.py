@@ -238,3 +238,17 @@ def test_the_runner_log_model_shows_what_a_stop_would_leak() -> None:
     assert "::add-mask::tok-0123456789" in stopped and "said tok-0123456789" in stopped
     resumed = runner_log.log(f"::stop-commands::t0k\n::error::inert\n::t0k::\n{masked}")
     assert resumed == ["::error::inert", "said ***", "error: e ***"]
+
+
+def test_a_retry_notice_quoting_a_remote_message_cannot_steer_the_runner(capsys: pytest.CaptureFixture[str]) -> None:
+    import httpx
+
+    from release_kit.http import remote_message, stderr_line
+
+    gha.mask("ghp_notice_secret")
+    hostile = httpx.Response(429, json={"message": "slow down ##[stop-commands]x ghp_notice_secret"})
+    stderr_line(f"GitHub: 429 {remote_message(hostile)}; waiting 1s")
+    shown = capsys.readouterr().err
+    assert "##[" not in shown
+    assert "ghp_notice_secret" not in shown
+    assert "slow down" in shown

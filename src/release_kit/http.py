@@ -21,7 +21,6 @@ import os
 import random
 import socket
 import ssl
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -64,9 +63,8 @@ class SystemClock:
 
 
 def stderr_line(line: str) -> None:
-    """Where a retry wait is announced: one redacted line on stderr."""
-    sys.stderr.write(gha.redact(line) + "\n")
-    sys.stderr.flush()
+    """Where a retry wait is announced: one line on stderr through :func:`gha.progress` (it quotes remote text)."""
+    gha.progress(line)
 
 
 @dataclass
@@ -147,9 +145,7 @@ def remote_message(response: httpx.Response) -> str:
     except (httpx.HTTPError, ValueError, UnicodeDecodeError):
         text = ""
     text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    if len(text) > _MESSAGE_LIMIT:
-        text = text[: _MESSAGE_LIMIT - 1] + "…"
-    return text
+    return gha.inert(text, limit=_MESSAGE_LIMIT)  # redacted, runner commands neutralised, then cut
 
 
 def rate_limit_note(response: httpx.Response, now: float) -> str | None:
