@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from release_kit.preflight.checks import Verdict, judge, looks_like_credential
+from release_kit.preflight.checks import Check, Verdict, judge, looks_like_credential
 from release_kit.preflight.facts import Container, DatabaseBackup, Facts, RedisBackup, SecretMeta, SecretRef, Service
 from release_kit.preflight.report import build_report, publish, text
 from release_kit.preflight.run import mask_literals
@@ -177,3 +177,81 @@ def test_failures_come_first_and_unknown_blocks_unless_allowed(
     saved = json.loads((tmp_path / "release-kit" / "preflight.json").read_text())
     assert saved["calls"] == 7 and saved["passed"] is False
     assert "tok-very-private-1" not in out + summary.read_text()
+
+
+# -- variables read as the app reads them (deploy.app_defaults) ---------------------------------
+
+
+def rows_by(rows: list[Check]) -> dict[tuple[str, str], Check]:
+    return {(r.check, r.subject): r for r in rows}
+
+
+DEDICATED = {
+    "ENABLE_BILLING_RETRY_WORKER": "true",
+    "ENABLE_BILLING_STREAM_REPLAY": "true",
+    "BILLING_RETRY_DEPLOYMENT_MODE": "dedicated",
+}
+
+
+def test_unset_billing_flags_on_a_one_replica_api_beside_a_worker_are_double_processing() -> None:
+    # the app defaults both flags to true: the API retries inline while the worker does too
+    api = service("api", {"AUTO_RUN_MIGRATIONS": "false"})
+    rows = rows_by(judge(SETTINGS, facts(api, service("web", {}), service("worker", DEDICATED)), NOW))
+    row = rows[("billing_topology", "api")]
+    assert row.verdict == "warn"
+    assert "ENABLE_BILLING_RETRY_WORKER unset: the app's default true applies" in row.reason
+    assert "double processing" in row.reason
+
+
+def test_a_team_that_corrects_the_apps_defaults_is_judged_by_its_own() -> None:
+    settings = SETTINGS.model_copy(
+        update={"app_defaults": {"ENABLE_BILLING_RETRY_WORKER": "false", "ENABLE_BILLING_STREAM_REPLAY": "false"}}
+    )
+    api = service("api", {"AUTO_RUN_MIGRATIONS": "false"})
+    rows = rows_by(judge(settings, facts(api, service("web", {}), service("worker", DEDICATED)), NOW))
+    assert rows[("billing_topology", "api")].verdict == "pass"
+
+
+def test_an_unset_variable_whose_default_is_safe_passes_and_says_so() -> None:
+    rows = rows_by(judge(SETTINGS, facts(service("api", {}), service("web", {})), NOW))
+    row = rows[("env", "api/AUTO_RUN_MIGRATIONS")]
+    assert row.verdict == "pass"
+    assert row.reason == "unset: the app's default 'false' applies"
+
+
+def test_an_unset_variable_whose_default_is_wrong_fails_naming_the_default() -> None:
+    settings = SETTINGS.model_copy(update={"app_defaults": {"AUTO_RUN_MIGRATIONS": "true"}})
+    rows = rows_by(judge(settings, facts(service("api", {}), service("web", {})), NOW))
+    row = rows[("env", "api/AUTO_RUN_MIGRATIONS")]
+    assert row.verdict == "fail"
+    assert "the app's default 'true' applies, expected 'false'" in row.reason
+
+
+def test_a_variable_without_a_known_default_that_is_unset_still_fails() -> None:
+    settings = SETTINGS.model_copy(update={"app_defaults": {}})
+    rows = rows_by(judge(settings, facts(service("api", {}), service("web", {})), NOW))
+    assert rows[("env", "api/AUTO_RUN_MIGRATIONS")].verdict == "fail"
+
+
+@pytest.mark.parametrize("value", ["on", "ON", "Yes", "1", "TRUE"])
+def test_booleans_read_as_the_apps_settings_library_reads_them(value: str) -> None:
+    api = service("api", {"AUTO_RUN_MIGRATIONS": "false", "ENABLE_BILLING_RETRY_WORKER": value}, ceiling=3)
+    worker = service("worker", DEDICATED)
+    rows = rows_by(judge(SETTINGS, facts(api, service("web", {}), worker), NOW))
+    row = rows[("billing_topology", "api")]
+    assert row.verdict == "fail"
+    assert "ENABLE_BILLING_RETRY_WORKER is 'true'" in row.reason
+
+
+def test_a_dedicated_worker_passing_on_the_apps_defaults_says_so() -> None:
+    api = service(
+        "api",
+        {"AUTO_RUN_MIGRATIONS": "off", "ENABLE_BILLING_RETRY_WORKER": "Off", "ENABLE_BILLING_STREAM_REPLAY": "0"},
+        ceiling=3,
+    )
+    worker = service("worker", {"BILLING_RETRY_DEPLOYMENT_MODE": "dedicated"})
+    rows = rows_by(judge(SETTINGS, facts(api, service("web", {}), worker), NOW))
+    assert rows[("billing_topology", "api")].verdict == "pass"
+    row = rows[("billing_topology", "worker")]
+    assert row.verdict == "pass"
+    assert "ENABLE_BILLING_STREAM_REPLAY unset: the app's default true applies" in row.reason

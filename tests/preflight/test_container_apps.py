@@ -256,7 +256,9 @@ def test_inline_and_dangling_secrets_literal_env_unset_scale_and_weak_backups(
     assert rows[("env", "api/AUTO_RUN_MIGRATIONS")]["verdict"] == "fail"
     api_topology = rows[("billing_topology", "api")]
     assert api_topology["verdict"] == "fail"
-    assert "10 replicas and ENABLE_BILLING_STREAM_REPLAY is not set" in api_topology["reason"]
+    assert (
+        "10 replicas and ENABLE_BILLING_STREAM_REPLAY unset: the app's default true applies" in api_topology["reason"]
+    )
     assert rows[("database_backup", "agent-pg")]["verdict"] == "fail"
     assert "--backup-retention 7" in rows[("database_backup", "agent-pg")]["fix"]
     assert rows[("redis_backup", "agent-redis")]["verdict"] == "fail"

@@ -6,7 +6,7 @@ No I/O (the ``gates/judge.py`` shape): every rule is tested here on facts built 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from release_kit.preflight.facts import Container, DatabaseBackup, Facts, RedisBackup, SecretRef, Service
-from release_kit.target.settings import DeploySettings
+from release_kit.target.settings import DEFAULT_APP_DEFAULTS, DeploySettings
 
 if TYPE_CHECKING:
     from release_kit.platforms import Words
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 RETRY = "ENABLE_BILLING_RETRY_WORKER"
 REPLAY = "ENABLE_BILLING_STREAM_REPLAY"
 MODE = "BILLING_RETRY_DEPLOYMENT_MODE"
-FALSE = {"false", "0", "no"}
-TRUE = {"true", "1", "yes"}
+FALSE = {"false", "0", "no", "off"}  # as the app's settings library reads a boolean, in any case
+TRUE = {"true", "1", "yes", "on"}
 _CREDENTIAL_NAME = re.compile(r"(_KEY|_SECRET|_TOKEN)$|PASSWORD", re.IGNORECASE)
 _URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.IGNORECASE)
 
@@ -60,7 +60,7 @@ def judge(settings: DeploySettings, facts: Facts, now: datetime) -> list[Check]:
     rows += secret_refs(settings, facts)
     rows += env(settings, facts)
     if settings.billing_topology:
-        rows += billing_topology(facts)
+        rows += billing_topology(facts, settings.app_defaults)
     rows += database_backup(settings, facts, now)
     rows += redis_backup(settings, facts)
     rows += rotation(settings, facts)
@@ -243,6 +243,19 @@ def env(settings: DeploySettings, facts: Facts) -> list[Check]:
                         fix=fix,
                     )
                 )
+            elif name in settings.app_defaults:
+                default = settings.app_defaults[name]
+                ok = _normal(default) == _normal(expected)
+                rows.append(
+                    Check(
+                        check="env",
+                        subject=subject,
+                        verdict=Verdict.PASS if ok else Verdict.FAIL,
+                        reason=f"unset: the app's default {default!r} applies"
+                        + ("" if ok else f", expected {expected!r}"),
+                        fix=None if ok else fix,
+                    )
+                )
             else:
                 rows.append(Check(check="env", subject=subject, verdict=Verdict.FAIL, reason="is not set", fix=fix))
     return rows
@@ -251,30 +264,42 @@ def env(settings: DeploySettings, facts: Facts) -> list[Check]:
 # -- billing_topology ----------------------------------------------------------------------
 
 
-def _flag(c: Container, name: str) -> str:
-    """'true', 'false', another literal, 'absent', or 'unknown' (secret, or maybe an environment file)."""
+def _flag(c: Container, name: str, defaults: Mapping[str, str]) -> tuple[str, str | None]:
+    """The value the app will use: 'true', 'false', another literal, 'absent', or 'unknown' (a secret, or
+    maybe an environment file); and, when it is the app's default for an unset variable, a note saying so."""
     if name in c.env:
-        return _normal(c.env[name])
+        return _normal(c.env[name]), None
     if name in c.secrets or c.environment_files:
-        return "unknown"
-    return "absent"
+        return "unknown", None
+    if name in defaults:
+        value = _normal(defaults[name])
+        return value, f"{name} unset: the app's default {value} applies"
+    return "absent", None
 
 
-def _expect(c: Container, name: str, want: str) -> tuple[str, bool] | None:
-    """None when ``name`` is ``want``; else (the problem, whether it is only unknown)."""
-    state = _flag(c, name)
+def _expect(
+    c: Container, name: str, want: str, defaults: Mapping[str, str], notes: list[str]
+) -> tuple[str, bool] | None:
+    """None when the value the app uses is ``want``; else (the problem, whether it is only unknown).
+    A default that satisfies ``want`` is noted in ``notes``."""
+    state, note = _flag(c, name, defaults)
     if state == want:
+        if note:
+            notes.append(note)
         return None
     if state == "unknown":
         return f"{name} may come from a secret or an environment file", True
     if state == "absent":
         return f"{name} is not set", False
-    return f"{name} is {state!r}", False
+    return note or f"{name} is {state!r}", False
 
 
-def _row(subject: str, problems: list[tuple[str, bool]], fixes: list[str], ok: str) -> Check:
+def _row(
+    subject: str, problems: list[tuple[str, bool]], fixes: list[str], ok: str, notes: list[str] | None = None
+) -> Check:
     if not problems:
-        return Check(check="billing_topology", subject=subject, verdict=Verdict.PASS, reason=ok)
+        shown = f"{ok} ({'; '.join(notes)})" if notes else ok
+        return Check(check="billing_topology", subject=subject, verdict=Verdict.PASS, reason=shown)
     verdict = Verdict.UNKNOWN if all(unknown for _, unknown in problems) else Verdict.FAIL
     return Check(
         check="billing_topology",
@@ -285,7 +310,9 @@ def _row(subject: str, problems: list[tuple[str, bool]], fixes: list[str], ok: s
     )
 
 
-def billing_topology(facts: Facts) -> list[Check]:
+def billing_topology(facts: Facts, defaults: Mapping[str, str] = DEFAULT_APP_DEFAULTS) -> list[Check]:
+    """Billing retries and stream replay run once: inline on a single API, or on one dedicated worker.
+    Each flag is judged as the app reads it (``defaults``: the app's values for unset variables)."""
     api = facts.services.get("api")
     worker = facts.services.get("worker")
     if api is None:
@@ -306,8 +333,9 @@ def billing_topology(facts: Facts) -> list[Check]:
     if ceiling > 1:
         problems: list[tuple[str, bool]] = []
         fixes: list[str] = []
+        notes: list[str] = []
         for name in (RETRY, REPLAY):
-            problem = _expect(api.container, name, "false")
+            problem = _expect(api.container, name, "false", defaults, notes)
             if problem:
                 problems.append(problem)
                 fixes.append(f"set {name}=false on the api")
@@ -317,6 +345,7 @@ def billing_topology(facts: Facts) -> list[Check]:
                 [(f"the API can run {ceiling} replicas and {p}", u) for p, u in problems],
                 fixes,
                 f"the API can run {ceiling} replicas and leaves billing retries and replay to the worker",
+                notes,
             )
         )
         if worker is None:
@@ -332,6 +361,7 @@ def billing_topology(facts: Facts) -> list[Check]:
             return rows
         wproblems: list[tuple[str, bool]] = []
         wfixes: list[str] = []
+        wnotes: list[str] = []
         if worker.min_replicas is None:
             wproblems.append((f"its replica count is unknown: {_note(facts, 'replicas', 'not looked up')}", True))
             wfixes.append("check the worker runs at least one replica")
@@ -339,25 +369,31 @@ def billing_topology(facts: Facts) -> list[Check]:
             wproblems.append((f"the worker may run {worker.min_replicas} replicas", False))
             wfixes.append("run the worker with at least one replica" + _words(facts).min_replicas_hint)
         for name, want in ((RETRY, "true"), (REPLAY, "true"), (MODE, "dedicated")):
-            problem = _expect(worker.container, name, want)
+            problem = _expect(worker.container, name, want, defaults, wnotes)
             if problem:
                 wproblems.append(problem)
                 wfixes.append(f"set {name}={want} on the worker")
-        rows.append(_row("worker", wproblems, wfixes, "a dedicated worker runs billing retries and stream replay"))
+        rows.append(
+            _row("worker", wproblems, wfixes, "a dedicated worker runs billing retries and stream replay", wnotes)
+        )
     else:
-        inline = any(_flag(api.container, n) == "true" for n in (RETRY, REPLAY))
+        inline = [_flag(api.container, n, defaults) for n in (RETRY, REPLAY)]
         dedicated = (
             worker is not None
             and (worker.min_replicas or 0) >= 1
-            and any(_flag(worker.container, n) == "true" for n in (RETRY, REPLAY))
+            and any(_flag(worker.container, n, defaults)[0] == "true" for n in (RETRY, REPLAY))
         )
-        if inline and dedicated:
+        on = [note for state, note in inline if state == "true"]
+        if on and dedicated:
+            why = "; ".join(n for n in on if n)
             rows.append(
                 Check(
                     check="billing_topology",
                     subject="api",
                     verdict=Verdict.WARN,
-                    reason="billing runs inline on the API and on the dedicated worker: double processing",
+                    reason="billing runs inline on the API"
+                    + (f" ({why})" if why else "")
+                    + " and on the dedicated worker: double processing",
                     fix=f"set {RETRY}=false and {REPLAY}=false on the api, or stop the worker",
                 )
             )
