@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from release_kit.options import env, verdict_options
+from release_kit.options import config_option, env, verdict_options
 
 
 class Lines(click.ParamType[str]):
@@ -104,6 +104,7 @@ def _report_options(func: click.decorators.FC) -> click.decorators.FC:
     metavar="'Name: value'",
     help="Sent with every attempt.",
 )
+@config_option("Config whose deploy.health says what ready means per service. Default: .github/release-kit.yml.")
 @_report_options
 def health(
     urls: tuple[str, ...],
@@ -119,12 +120,14 @@ def health(
     api_url: str | None,
     web_url: str | None,
     ca_bundle: Path | None,
+    config_path: Path | None,
     report_path: Path | None,
     fmt: str,
 ) -> int:
     """Poll readiness endpoints until each passes N times in a row, or the deadline.
 
-    --api-url BASE checks BASE/health/ready and --web-url BASE checks BASE/api/health/ready.
+    --api-url BASE checks BASE/health/ready and --web-url BASE checks BASE/api/health/ready, or the
+    paths deploy.health.api/web of the config give, with their expect_json and expect_version.
     """
     started = time.monotonic()  # the deadline counts from here, imports included
     from release_kit.probes.run import run_health
@@ -143,6 +146,7 @@ def health(
         version_field=version_field or "version",
         headers=[h for h in headers if h],
         ca_bundle=ca_bundle,
+        config_path=config_path,
         report_path=report_path,
         fmt=fmt,
         started=started,

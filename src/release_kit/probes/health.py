@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import httpx
@@ -35,6 +35,7 @@ class HealthOptions:
     interval: float = 2.0
     consecutive: int = 3
     expect: Expectations = field(default_factory=Expectations)
+    per_url: Mapping[str, Expectations] = field(default_factory=dict)  # a service's own, where the config says
     headers: tuple[tuple[str, str], ...] = ()
     verify: bool | ssl.SSLContext = True
 
@@ -135,7 +136,8 @@ class EndpointPoller:
                 body, truncated, late = read_bounded(response, ends, BODY_LIMIT)
                 if late:
                     return Attempt(False, "body still arriving when the attempt's time was up", response.status_code)
-                return evaluate(response.status_code, response.headers, body, truncated, self.options.expect)
+                expect = self.options.per_url.get(self.url, self.options.expect)
+                return evaluate(response.status_code, response.headers, body, truncated, expect)
         except httpx.TimeoutException as exc:
             return Attempt(False, f"no answer within the attempt's time ({type(exc).__name__})")
         except httpx.InvalidURL as exc:
@@ -229,12 +231,16 @@ def poll(
     return HealthReport(passed=all(r.verdict is Verdict.PASS for r in results), endpoints=results)
 
 
-def endpoints(api_url: str | None, web_url: str | None, urls: Sequence[str]) -> tuple[str, ...]:
-    """The runbook's endpoints for ``--api-url``/``--web-url``, then every ``--url``, without repeats."""
+def endpoints(
+    api_url: str | None, web_url: str | None, urls: Sequence[str], paths: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """The runbook's endpoints for ``--api-url``/``--web-url`` (``paths`` by role, else the runbook's),
+    then every ``--url``, without repeats."""
+    paths = paths or {}
     found: list[str] = []
     if api_url:
-        found.append(api_url.rstrip("/") + "/health/ready")
+        found.append(api_url.rstrip("/") + paths.get("api", "/health/ready"))
     if web_url:
-        found.append(web_url.rstrip("/") + "/api/health/ready")
+        found.append(web_url.rstrip("/") + paths.get("web", "/api/health/ready"))
     found += urls
     return tuple(dict.fromkeys(found))

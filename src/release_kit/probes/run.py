@@ -100,11 +100,13 @@ def run_health(
     ca_bundle: Path | None,
     report_path: Path | None,
     fmt: str,
+    config_path: Path | None = None,
     policy: RetryPolicy | None = None,
     started: float | None = None,
 ) -> ExitCode:
     """``started``: the ``time.monotonic()`` the command began at; the deadline counts from it."""
     from release_kit.probes.health import HealthOptions, endpoints, poll
+    from release_kit.probes.readiness import per_service
     from release_kit.probes.verdicts import Expectations, compile_expr, parse_expect_json
 
     parsed_headers = tuple(parse_header(h) for h in headers)
@@ -113,9 +115,6 @@ def run_health(
             check_url(base, what)
     for url in urls:
         check_url(url, "--url")
-    targets = endpoints(api_url, web_url, urls)
-    if not targets:
-        raise InputError("no endpoint to check: give --api-url, --web-url or --url")
     expect = Expectations(
         statuses=frozenset(expect_status or (200,)),
         json=tuple(parse_expect_json(item) for item in expect_json),
@@ -123,6 +122,11 @@ def run_health(
         version_field=version_field,
         version_expr=compile_expr(version_field, "--version-field"),
     )
+    bases = {role: base for role, base in (("api", api_url), ("web", web_url)) if base}
+    paths, per_url = per_service(config_path, bases, expect)
+    targets = endpoints(api_url, web_url, urls, paths)
+    if not targets:
+        raise InputError("no endpoint to check: give --api-url, --web-url or --url")
     spent = time.monotonic() - started if started is not None else 0.0
     options = HealthOptions(
         urls=targets,
@@ -131,6 +135,7 @@ def run_health(
         interval=interval,
         consecutive=consecutive,
         expect=expect,
+        per_url=per_url,
         headers=parsed_headers,
         verify=tls_context(ca_bundle),
     )

@@ -75,6 +75,26 @@ class Migrations(Strict):
     command: str | None = Field(None, description="The migration command, e.g. 'starter-console release db'.")
 
 
+class HealthCheck(Strict):
+    """What "ready" means for one service: health polls BASE + path until these hold."""
+
+    path: str = Field(
+        "/health/ready",
+        pattern=r"^/\S*$",  # pydantic-core regex: $ is the very end
+        description="The readiness path under the service's base URL (web: /api/health/ready).",
+    )
+    expect_json: dict[str, Any] = Field(
+        default_factory=dict,
+        description="JMESPath -> value the JSON answer must hold, e.g. {status: ready}: a 200 saying 'degraded' fails.",
+    )
+    expect_version: bool = Field(
+        False, description="The answered version must be the release being deployed (the tag, with or without v)."
+    )
+    version_field: str = Field("version", description="JMESPath of the version in the answer.")
+
+
+DEFAULT_HEALTH_PATHS: dict[str, str] = {"api": "/health/ready", "web": "/api/health/ready"}
+
 DEFAULT_ENV: dict[str, dict[str, str]] = {"api": {"AUTO_RUN_MIGRATIONS": "false"}}
 DEFAULT_APP_DEFAULTS: dict[str, str] = {  # how the runbook's app reads these variables when they are unset
     "ENABLE_BILLING_RETRY_WORKER": "true",
@@ -122,6 +142,11 @@ class DeploySettings(Strict):
         default_factory=dict,
         description="Each role's image repository (REGISTRY/PATH, e.g. ghcr.io/acme/api): deploy, last-good and "
         "rollback use no image from any other. Default: the repository each service runs now.",
+    )
+    health: dict[Role, HealthCheck] = Field(
+        default_factory=dict,
+        description="What ready means per service, for health with --api-url/--web-url (path, expect_json, "
+        "expect_version).",
     )
     app_defaults: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_APP_DEFAULTS),
