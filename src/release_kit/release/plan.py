@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 
 from release_kit.errors import InputError
-from release_kit.release import preflight, record, sbom
+from release_kit.release import preflight, record
 from release_kit.release.build import CHECKSUMS, FRONTEND_SBOM, asset_of, sbom_name
 from release_kit.release.models import Asset, ReleasePlan, Role
 
@@ -54,9 +53,6 @@ def plan(
         if not wheels:
             raise InputError(f"--package {package}: no wheel {stem}-{version}-*.whl in {assets_dir}")
         for wheel in wheels:
-            _, built, _ = sbom.wheel_metadata(wheel)
-            if Version(built) != version:  # never publish a wheel whose own metadata is not the tag
-                raise InputError(f"{wheel.name}: its METADATA says version {built}, the tag means {version}")
             assets.append(asset_of(wheel, Role.WHEEL))
             sbom_path = assets_dir / sbom_name(wheel)
             if not sbom_path.is_file():

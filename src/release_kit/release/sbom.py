@@ -69,11 +69,14 @@ class BuiltWheel:
 
 
 def _read_metadata(wheel: Path) -> Any:
-    with zipfile.ZipFile(wheel) as archive:
-        meta_name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
-        if meta_name is None:
-            raise InputError(f"{wheel.name}: not a wheel (no .dist-info/METADATA)")
-        return Parser().parsestr(archive.read(meta_name).decode("utf-8"))
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            meta_name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+            if meta_name is None:
+                raise InputError(f"{wheel.name}: not a wheel (no .dist-info/METADATA)")
+            return Parser().parsestr(archive.read(meta_name).decode("utf-8"))
+    except (zipfile.BadZipFile, UnicodeDecodeError):
+        raise InputError(f"{wheel.name}: not a wheel (not a readable zip with UTF-8 METADATA)") from None
 
 
 def _requirements(wheel: Path, lines: list[str]) -> list[Requirement]:
