@@ -150,7 +150,10 @@ def _uv() -> str:
 
 
 def resolve(
-    requirements: list[Requirement], when: datetime | None, local: Mapping[str, BuiltWheel] | None = None
+    requirements: list[Requirement],
+    when: datetime | None,
+    local: Mapping[str, BuiltWheel] | None = None,
+    who: str = "the wheel",
 ) -> list[tuple[str, str]]:
     """The pinned (name, version) set the requirements resolve to, for this Python.
 
@@ -159,7 +162,7 @@ def resolve(
     if not requirements:
         return []
     local = local or {}
-    rest, siblings = _siblings(requirements, local, "the wheel")
+    rest, siblings = _siblings(requirements, local, who)
     lines = [str(r) for r in rest]
     for sibling, extras in siblings.values():
         marked = f"[{','.join(sorted(extras))}]" if extras else ""
@@ -237,7 +240,7 @@ def wheel_sbom(wheel: Path, sha256: str, built: Mapping[str, BuiltWheel] | None 
     )
     local = {k: v for k, v in (built or {}).items() if k != canonicalize_name(name)}
     deps = []
-    for dep, dep_version in resolve(requirements, when, local):
+    for dep, dep_version in resolve(requirements, when, local, f"{name} {version}"):
         sibling = local.get(dep)
         qualifiers = {"file_name": sibling.path.name} if sibling is not None else None
         deps.append(
