@@ -93,12 +93,32 @@ def git_tag(repo: Path, tag: str) -> None:
         subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
 
-def monorepo(repo: Path, tag: str = "v1.4.0") -> list[Path]:
+def monorepo(repo: Path, tag: str = "v1.4.0", *, checkout_has_tags: bool = False) -> list[Path]:
     """contracts (setuptools_scm), core (hatch-vcs, needs contracts), sdk (setuptools_scm, needs both),
-    committed and tagged; the package folders in the wrong order for building (sdk, core, contracts)."""
+    committed and tagged; the package folders in the wrong order for building (sdk, core, contracts).
+
+    Unless ``checkout_has_tags``, the tag is then deleted locally, as in a CI checkout that fetched
+    no tags (actions/checkout's default): git alone would give a 0.1.devN version."""
     contracts = scm_package(repo / "packages" / "contracts", "contracts", "setuptools_scm", ("click>=8",))
     core = scm_package(repo / "packages" / "core", "core", "hatch-vcs", (f"{PREFIX}contracts>=1.0",))
     sdk = scm_package(repo / "packages" / "sdk", "sdk", "setuptools_scm", (f"{PREFIX}core>=1.3", f"{PREFIX}contracts"))
     (repo / ".gitignore").write_text("build/\n*.egg-info/\ndist/\n")
     git_tag(repo, tag)
+    if not checkout_has_tags:
+        subprocess.run(["git", "-C", str(repo), "tag", "-d", tag], check=True, capture_output=True)
     return [sdk, core, contracts]
+
+
+def uv_dynamic_package(root: Path, short: str) -> Path:
+    """A hatchling package versioned by uv-dynamic-versioning (dunamai reading git)."""
+    name = PREFIX + short
+    module = name.replace("-", "_")
+    (root / "src" / module).mkdir(parents=True)
+    (root / "src" / module / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling", "uv-dynamic-versioning"]\nbuild-backend = "hatchling.build"\n'
+        + _project(name, ())
+        + '\n[tool.hatch.version]\nsource = "uv-dynamic-versioning"\n'
+        + f'\n[tool.hatch.build.targets.wheel]\npackages = ["src/{module}"]\n'
+    )
+    return root

@@ -14,7 +14,15 @@ from release_kit.cli import run_cli
 from release_kit.errors import InputError
 from release_kit.release import preflight, sbom
 from release_kit.release.build import dependency_order
-from tests.release.projects import PREFIX, fallback_package, git_tag, monorepo, python_package, scm_package
+from tests.release.projects import (
+    PREFIX,
+    fallback_package,
+    git_tag,
+    monorepo,
+    python_package,
+    scm_package,
+    uv_dynamic_package,
+)
 
 CONTRACTS, CORE, SDK = (f"{PREFIX}{n}" for n in ("contracts", "core", "sdk"))
 
@@ -85,6 +93,20 @@ def test_sibling_components_carry_the_built_wheels_hashes(built) -> None:  # typ
     root = doc["metadata"]["component"]
     assert root["hashes"] == [{"alg": "SHA-256", "content": sha256(assets / wheel_file(SDK, "1.4.0rc1"))}]
     assert sbom.validate(json.dumps(doc)) is None
+
+
+def test_uv_dynamic_versioning_builds_at_the_tag(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    package = uv_dynamic_package(repo / "packages" / "tools", "tools")
+    git_tag(repo, "v0.9.0")  # an older tag: dunamai alone would say 0.9.0 (or a post-release of it)
+    assets = repo / "release-assets"
+    report = repo / "report.json"
+    args = ["release", "build", "--tag", "v2.0.0", "--assets-dir", str(assets), "--report", str(report)]
+    assert run_cli([*args, f"--package={package}"]) == 0
+    build = json.loads(report.read_text())["builds"][0]
+    assert build["versioning"] == "uv-dynamic-versioning"
+    assert build["pretend"] == {"UV_DYNAMIC_VERSIONING_BYPASS": "2.0.0"}
+    assert metadata_version(next(assets.glob("*.whl"))) == "2.0.0"
 
 
 def test_plan_finds_the_dynamic_version_wheels(built, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]

@@ -218,12 +218,12 @@ def version_mismatch(project: Project, name: str, built: str, wanted: Version, e
                 root_says = f"its setuptools_scm root {project.scm_root!r} is {reached}, not the repository top {top}; "
         table = "[tool.hatch.version] raw-options" if project.versioning == HATCH_VCS else "[tool.setuptools_scm]"
         cause = (
-            f"{project.versioning} did not take the release's version ({given}) and read git itself, "
-            f"finding no tag and falling back. {root_says}Likely cause: a setuptools_scm root that does not "
-            f"reach the repository top, or a get_version() call without dist_name={name!r} (in setup.py or "
-            f"a version file). Fix it in the project: root = {rel!r} in {table} (or get_version(root={rel!r}, "
-            f"relative_to=__file__, dist_name={name!r})), and drop fallback_version so a missing tag fails "
-            "the build instead of making a wrong version"
+            f"{project.versioning} did not take the release's version ({given or 'no variable was set'}) and "
+            f"read git itself, finding no tag and falling back. {root_says}Likely cause: a setuptools_scm root "
+            f"that does not reach the repository top, or a get_version() call without dist_name={name!r} (in "
+            f"setup.py or a version file). Fix it in the project: root = {rel!r} in {table} (or "
+            f"get_version(root={rel!r}, relative_to=__file__, dist_name={name!r})), "
+            "and drop fallback_version so a missing tag fails the build instead of making a wrong version"
         )
     elif project.versioning == STATIC:
         cause = (
