@@ -167,6 +167,13 @@ def test_a_dependency_cycle_is_refused_naming_it(tmp_path: Path, capsys: pytest.
     assert not assets.exists()
 
 
+def test_the_same_package_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = python_package(tmp_path / "a", "dup-pkg", "1.0.0", dependencies=())
+    args = ["release", "build", "--tag", "v1.0.0", "--assets-dir", str(tmp_path / "assets")]
+    assert run_cli([*args, f"--package={a}", f"--package={a}"]) == 2
+    assert "are the same package (dup-pkg); give it once" in capsys.readouterr().err
+
+
 def test_dependency_order_keeps_the_given_order_where_it_is_free() -> None:
     edges = {"sdk": {"core"}, "core": {"contracts"}, "tools": set()}
     assert dependency_order(["sdk", "tools", "core", "contracts"], edges, "x") == ["tools", "contracts", "core", "sdk"]
@@ -220,3 +227,21 @@ def test_a_sibling_requirement_the_built_version_does_not_meet_is_refused(tmp_pa
     contracts = sbom.BuiltWheel("acme-contracts", "1.4.0", tmp_path / "c.whl", "0" * 64, ())
     with pytest.raises(InputError, match=r"requires acme-contracts<1\.0, but this run builds acme-contracts 1\.4\.0"):
         sbom.resolve([Requirement("acme-contracts<1.0")], None, {"acme-contracts": contracts})
+
+
+def test_release_build_benchmark_smoke() -> None:
+    import re
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench" / "release_build.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--repeat", "1", "--peers", "build", "--no-warm"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    ours = float(re.search(r"release build \(wheels \+ SBOMs\):\s+([\d.]+) s", done.stdout).group(1))  # type: ignore[union-attr]
+    ratio = float(re.search(r"python -m build x3:\s+[\d.]+ s\s+ratio ours / peer: ([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    assert ours > 0 and 0 < ratio < 10

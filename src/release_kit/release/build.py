@@ -142,6 +142,10 @@ def dependency_order(names: list[str], edges: Mapping[str, set[str]], what: str)
 
 def _build_order(projects: list[preflight.Project]) -> list[preflight.Project]:
     keys = [str(canonicalize_name(p.name)) if p.name else f"\0{i}" for i, p in enumerate(projects)]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        folders = [p.folder.as_posix() for p, k in zip(projects, keys, strict=True) if k in twice]
+        raise InputError(f"--package: {', '.join(folders)} are the same package ({', '.join(twice)}); give it once")
     by_key = dict(zip(keys, projects, strict=True))
     names = {k for k in keys if not k.startswith("\0")}
     edges = {k: (set(p.needs) & names) - {k} for k, p in by_key.items()}
