@@ -101,12 +101,13 @@ def test_uv_dynamic_versioning_builds_at_the_tag(tmp_path: Path) -> None:
     git_tag(repo, "v0.9.0")  # an older tag: dunamai alone would say 0.9.0 (or a post-release of it)
     assets = repo / "release-assets"
     report = repo / "report.json"
-    args = ["release", "build", "--tag", "v2.0.0", "--assets-dir", str(assets), "--report", str(report)]
+    args = ["release", "build", "--tag", "v2.0.0", "--assets-dir", str(assets), "--report", str(report), "--sdist"]
     assert run_cli([*args, f"--package={package}"]) == 0
     build = json.loads(report.read_text())["builds"][0]
     assert build["versioning"] == "uv-dynamic-versioning"
     assert build["pretend"] == {"UV_DYNAMIC_VERSIONING_BYPASS": "2.0.0"}
     assert metadata_version(next(assets.glob("*.whl"))) == "2.0.0"
+    assert [p.name for p in assets.glob("*.tar.gz")] == [f"{PREFIX.replace('-', '_')}tools-2.0.0.tar.gz"]
 
 
 def test_plan_finds_the_dynamic_version_wheels(built, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
@@ -140,6 +141,22 @@ def test_a_setuptools_scm_root_that_falls_back_is_refused_with_the_fix(
     assert "drop fallback_version" in message and "Nothing was released" in message
     assert [p.name for p in assets.iterdir()] == ["keep.txt"]  # not even the good contracts wheel
     assert not list(repo.glob(".release-assets.*"))
+
+
+def test_the_message_says_where_a_wrong_root_points(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    package = repo / "packages" / "core"
+    package.mkdir(parents=True)
+    (package / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools", "setuptools-scm"]\n[project]\nname = "acme-core"\n'
+        'dynamic = ["version"]\n[tool.setuptools_scm]\nroot = "."\nfallback_version = "0.0.0"\n'
+    )
+    git_tag(repo, "v1.4.0")
+    project = preflight.read_project(package)
+    assert project.versioning == "setuptools_scm" and project.scm_root == "."
+    message = str(preflight.version_mismatch(project, "acme-core", "0.0.0", preflight.tag_version("v1.4.0"), {}))
+    assert f"its setuptools_scm root '.' is {package.resolve()}, not the repository top {repo.resolve()}" in message
+    assert "root = '../..' in [tool.setuptools_scm]" in message
 
 
 def test_a_static_version_that_disagrees_with_the_tag_is_refused_before_building(
@@ -211,6 +228,13 @@ def test_each_plugin_gets_its_own_variable(tmp_path: Path) -> None:
     assert preflight.pretend_env(uv_dyn, version) == {"UV_DYNAMIC_VERSIONING_BYPASS": "2.0.0"}
     scm = project('[build-system]\nrequires = ["setuptools", "setuptools_scm[toml]"]\n' + dynamic)
     assert preflight.pretend_env(scm, version) == {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_ACME_CORE": "2.0.0"}
+    dotted = project(
+        '[build-system]\nrequires = ["setuptools_scm"]\n[project]\nname = "acme.core"\ndynamic = ["version"]\n'
+    )
+    assert preflight.pretend_env(dotted, version) == {
+        "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_ACME_CORE": "2.0.0",  # setuptools_scm 8 and later
+        "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_ACME.CORE": "2.0.0",  # as setuptools_scm 6 and 7 read it
+    }
     pdm = project(dynamic + '[tool.pdm.version]\nsource = "scm"\n')
     assert preflight.pretend_env(pdm, version) == {"PDM_BUILD_SCM_VERSION": "2.0.0"}
     attr = project(dynamic + '[tool.setuptools.dynamic]\nversion = {attr = "acme.__version__"}\n')

@@ -152,11 +152,10 @@ def _build_order(projects: list[preflight.Project]) -> list[preflight.Project]:
     return [by_key[k] for k in dependency_order(keys, edges, "--package")]
 
 
-def _file_version(path: Path) -> str:
-    """The version part of a wheel's or an sdist's file name."""
-    stem = path.name.removesuffix(".tar.gz").removesuffix(".whl")
-    parts = stem.split("-")
-    return parts[1] if len(parts) > 1 else ""
+def _sdist_version(path: Path) -> str:
+    """The version part of an sdist's file name (older backends keep hyphens in the name part)."""
+    stem = path.name.removesuffix(".tar.gz").removesuffix(".zip")
+    return stem.rsplit("-", 1)[1] if "-" in stem else ""
 
 
 def _check_built(
@@ -170,7 +169,7 @@ def _check_built(
             name, version = wheel.name, wheel.version
             wheels.append(wheel)
         else:
-            name, version = project.name or path.name, _file_version(path)
+            name, version = project.name or path.name, _sdist_version(path)
         try:
             same = Version(version) == wanted
         except InvalidVersion:

@@ -157,6 +157,13 @@ def env_dist_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", str(canonicalize_name(name))).upper()
 
 
+def _scm_for(name: str, version: str) -> dict[str, str]:
+    """setuptools_scm 8 reads the normalised name; older releases upper-cased the name as written,
+    with only ``-`` made ``_`` (so ``acme.core`` was ``ACME.CORE``): both are set when they differ."""
+    names = {env_dist_name(name), name.upper().replace("-", "_")}
+    return {f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{n}": version for n in sorted(names)}
+
+
 def pretend_env(project: Project, version: Version) -> dict[str, str]:
     """The variables that make the package's version plugin build at ``version`` (empty: none known).
 
@@ -165,12 +172,9 @@ def pretend_env(project: Project, version: Version) -> dict[str, str]:
     (set for that one build's process, never around the others)."""
     wanted = str(version)
     if project.versioning == SETUPTOOLS_SCM and project.name:
-        return {f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{env_dist_name(project.name)}": wanted}
+        return _scm_for(project.name, wanted)
     if project.versioning == HATCH_VCS:
-        env = {"SETUPTOOLS_SCM_PRETEND_VERSION": wanted}
-        if project.name:
-            env[f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{env_dist_name(project.name)}"] = wanted
-        return env
+        return {"SETUPTOOLS_SCM_PRETEND_VERSION": wanted, **(_scm_for(project.name, wanted) if project.name else {})}
     if project.versioning == UV_DYNAMIC:
         return {"UV_DYNAMIC_VERSIONING_BYPASS": wanted}
     if project.versioning == PDM_SCM:
