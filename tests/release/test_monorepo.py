@@ -110,6 +110,23 @@ def test_uv_dynamic_versioning_builds_at_the_tag(tmp_path: Path) -> None:
     assert [p.name for p in assets.glob("*.tar.gz")] == [f"{PREFIX.replace('-', '_')}tools-2.0.0.tar.gz"]
 
 
+def test_a_setup_py_package_is_built_and_planned_by_the_name_its_wheel_carries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = tmp_path / "legacy"
+    (package / "acme_legacy").mkdir(parents=True)
+    (package / "acme_legacy" / "__init__.py").write_text("")
+    (package / "setup.py").write_text(
+        f'from setuptools import setup\nsetup(name="{PREFIX}setup-py", version="1.4.0", packages=["acme_legacy"])\n'
+    )
+    assets = tmp_path / "release-assets"
+    assert run_cli(["release", "build", "--tag", "v1.4.0", "--assets-dir", str(assets), f"--package={package}"]) == 0
+    assert [p.name for p in assets.glob("*.whl")] == [wheel_file(f"{PREFIX}setup-py", "1.4.0")]
+    capsys.readouterr()
+    assert run_cli(["release", "plan", "--assets-dir", str(assets), "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["assets"]) == 3  # wheel, SBOM, SHA256SUMS
+
+
 def test_plan_finds_the_dynamic_version_wheels(built, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     assets, _, _ = built
     assert run_cli(["release", "plan", "--assets-dir", str(assets), "--format", "json"]) == 0
