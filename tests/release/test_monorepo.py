@@ -95,6 +95,18 @@ def test_sibling_components_carry_the_built_wheels_hashes(built) -> None:  # typ
     assert sbom.validate(json.dumps(doc)) is None
 
 
+def test_a_sibling_sbom_is_reproducible(built, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    assets, _, _ = built
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the index cut-off applies, the siblings are files
+    wheels = {w.name: w for w in (sbom.built_wheel(p, sha256(p)) for p in assets.glob("*.whl"))}
+    sdk = wheels[SDK]
+    first, second = (sbom.wheel_sbom(sdk.path, sdk.sha256, wheels) for _ in range(2))
+    assert first == second
+    assert {c["name"]: c.get("hashes") for c in json.loads(first)["components"]}[CORE] == [
+        {"alg": "SHA-256", "content": wheels[CORE].sha256}
+    ]
+
+
 def test_uv_dynamic_versioning_builds_at_the_tag(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     package = uv_dynamic_package(repo / "packages" / "tools", "tools")
