@@ -143,6 +143,10 @@ def test_plan_needs_no_flags_again_it_reads_what_build_recorded(  # type: ignore
         "packages": [str(p) for p in packages],
         "frontend": str(frontend),
         "sdist": False,
+        "builds": [
+            {"package": str(p), "name": n, "version": "1.2.3rc1", "versioning": "static"}
+            for p, n in zip(packages, NAMES, strict=True)
+        ],
     }
     assert run_cli(["release", "plan", "--assets-dir", str(assets), "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)

@@ -7,7 +7,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from release_kit.errors import InputError
-from release_kit.release import preflight
+from release_kit.release import preflight, record
 from release_kit.release.build import CHECKSUMS, FRONTEND_SBOM, asset_of, sbom_name
 from release_kit.release.models import Asset, ReleasePlan, Role
 
@@ -21,6 +21,15 @@ def _read_checksums(folder: Path) -> dict[str, str]:
         digest, _, name = line.partition("  ")
         sums[name.strip()] = digest.strip()
     return sums
+
+
+def _built_name(folder: Path, package: Path) -> str:
+    """A package with no [project] name (setup.py only): the name release build recorded for it."""
+    built = record.read(folder)
+    for entry in built.builds if built else []:
+        if Path(entry.package).resolve() == package.resolve():
+            return entry.name
+    raise InputError(f"--package {package}: no [project] name, and release build recorded none for it")
 
 
 def plan(
@@ -38,7 +47,7 @@ def plan(
     sums = _read_checksums(assets_dir)
     assets: list[Asset] = []
     for package in packages:
-        name, _ = preflight.package_version(package)
+        name = preflight.read_project(package).name or _built_name(assets_dir, package)
         stem = str(canonicalize_name(name)).replace("-", "_")
         wheels = sorted(assets_dir.glob(f"{stem}-{version}-*.whl"))
         if not wheels:

@@ -21,6 +21,17 @@ from release_kit.release.preflight import resolve_tag
 RECORD = "release-kit-build.json"
 
 
+class BuiltPackage(BaseModel):
+    """One package as built: the name its wheel carries and how its version was decided."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    package: str
+    name: str
+    version: str
+    versioning: str
+
+
 class BuildRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -29,6 +40,7 @@ class BuildRecord(BaseModel):
     packages: list[str]
     frontend: str | None
     sdist: bool = False
+    builds: list[BuiltPackage] = []
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,14 @@ def tag_name(tag: str) -> str:
 
 
 def write(
-    folder: Path, *, tag: str, repository: str | None, packages: list[Path], frontend: Path | None, sdist: bool
+    folder: Path,
+    *,
+    tag: str,
+    repository: str | None,
+    packages: list[Path],
+    frontend: Path | None,
+    sdist: bool,
+    builds: list[BuiltPackage] | None = None,
 ) -> None:
     record = BuildRecord(
         tag=tag_name(tag),
@@ -54,6 +73,7 @@ def write(
         packages=[p.as_posix() for p in packages],
         frontend=frontend.as_posix() if frontend is not None else None,
         sdist=sdist,
+        builds=builds or [],
     )
     (folder / RECORD).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
 

@@ -1,6 +1,9 @@
 """CycloneDX 1.6 SBOMs: one per wheel (the wheel and its resolved runtime dependencies) and one for
 an npm frontend (from package-lock.json v2/v3). Validated offline against the CycloneDX schema.
 
+A wheel's dependencies that are wheels built in the same run (packages of one monorepo that depend
+on each other) are resolved to those files, with their sha256, never looked up on the index.
+
 Rebuilding gives the same bytes: the serial number is a UUIDv5 of name, version and digest, the
 timestamp and the dependency resolution's cut-off come from ``SOURCE_DATE_EPOCH`` when set.
 """
@@ -14,6 +17,8 @@ import subprocess
 import sys
 import uuid
 import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import Parser
 from pathlib import Path
@@ -52,22 +57,88 @@ def serial_number(name: str, version: str, digest: str) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"release-kit:{name}@{version}#{digest}")
 
 
-def wheel_metadata(wheel: Path) -> tuple[str, str, list[Requirement]]:
-    """(name, version, runtime requirements) from the wheel's METADATA."""
-    with zipfile.ZipFile(wheel) as archive:
-        meta_name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
-        if meta_name is None:
-            raise InputError(f"{wheel.name}: not a wheel (no .dist-info/METADATA)")
-        meta = Parser().parsestr(archive.read(meta_name).decode("utf-8"))
+@dataclass(frozen=True)
+class BuiltWheel:
+    """A wheel built in this run: what a sibling's SBOM says of it, and where the resolver finds it."""
+
+    name: str  # canonical
+    version: str
+    path: Path
+    sha256: str
+    requirements: tuple[Requirement, ...]  # every Requires-Dist, markers kept (extras decide later)
+
+
+def _read_metadata(wheel: Path) -> Any:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            meta_name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+            if meta_name is None:
+                raise InputError(f"{wheel.name}: not a wheel (no .dist-info/METADATA)")
+            return Parser().parsestr(archive.read(meta_name).decode("utf-8"))
+    except (zipfile.BadZipFile, UnicodeDecodeError):
+        raise InputError(f"{wheel.name}: not a wheel (not a readable zip with UTF-8 METADATA)") from None
+
+
+def _requirements(wheel: Path, lines: list[str]) -> list[Requirement]:
     requirements = []
-    for line in meta.get_all("Requires-Dist") or []:
+    for line in lines:
         try:
-            req = Requirement(line)
+            requirements.append(Requirement(line))
         except InvalidRequirement:
             raise InputError(f"{wheel.name}: unreadable Requires-Dist {line!r}") from None
-        if req.marker is None or req.marker.evaluate({"extra": ""}):  # runtime only, no extras
-            requirements.append(req)
-    return meta["Name"], meta["Version"], requirements
+    return requirements
+
+
+def runtime(requirements: Iterable[Requirement], extras: Iterable[str] = ()) -> list[Requirement]:
+    """The requirements that apply on this Python with ``extras`` asked for (none: runtime only)."""
+    asked = ["", *extras]
+    return [r for r in requirements if r.marker is None or any(r.marker.evaluate({"extra": e}) for e in asked)]
+
+
+def wheel_metadata(wheel: Path) -> tuple[str, str, list[Requirement]]:
+    """(name, version, runtime requirements) from the wheel's METADATA."""
+    meta = _read_metadata(wheel)
+    return meta["Name"], meta["Version"], runtime(_requirements(wheel, meta.get_all("Requires-Dist") or []))
+
+
+def built_wheel(wheel: Path, sha256: str) -> BuiltWheel:
+    meta = _read_metadata(wheel)
+    name, version = meta["Name"], meta["Version"]
+    if not name or not version:
+        raise InputError(f"{wheel.name}: its METADATA has no Name or Version")
+    requirements = tuple(_requirements(wheel, meta.get_all("Requires-Dist") or []))
+    return BuiltWheel(str(canonicalize_name(name)), str(version), wheel, sha256, requirements)
+
+
+def _siblings(
+    requirements: list[Requirement], built: Mapping[str, BuiltWheel], who: str
+) -> tuple[list[Requirement], dict[str, tuple[BuiltWheel, set[str]]]]:
+    """Split off the requirements met by wheels of this run, following them through each other:
+    (the rest, for the index; each reachable sibling with the extras asked of it)."""
+    rest: list[Requirement] = []
+    found: dict[str, tuple[BuiltWheel, set[str]]] = {}
+    queue = [(who, r) for r in requirements]
+    while queue:
+        asker, req = queue.pop(0)
+        sibling = built.get(str(canonicalize_name(req.name)))
+        if sibling is None:
+            if asker == who:
+                rest.append(req)
+            continue  # a sibling's own index requirements come with its wheel's metadata
+        if not req.specifier.contains(sibling.version, prereleases=True):
+            raise InputError(
+                f"{asker} requires {req}, but this run builds {sibling.name} {sibling.version}: "
+                "widen the requirement or release them together at one version"
+            )
+        seen = found.get(sibling.name)
+        new_extras = set(req.extras) - (seen[1] if seen else set())
+        if seen is not None and not new_extras:
+            continue
+        extras = (seen[1] if seen else set()) | set(req.extras)
+        found[sibling.name] = (sibling, extras)
+        wanted = extras if seen is None else new_extras
+        queue += [(f"{sibling.name} {sibling.version}", r) for r in runtime(sibling.requirements, wanted)]
+    return rest, found
 
 
 def _uv() -> str:
@@ -78,24 +149,42 @@ def _uv() -> str:
     return str(find_uv_bin())
 
 
-def resolve(requirements: list[Requirement], when: datetime | None) -> list[tuple[str, str]]:
-    """The pinned (name, version) set the requirements resolve to, for this Python."""
+def resolve(
+    requirements: list[Requirement],
+    when: datetime | None,
+    local: Mapping[str, BuiltWheel] | None = None,
+    who: str = "the wheel",
+) -> list[tuple[str, str]]:
+    """The pinned (name, version) set the requirements resolve to, for this Python.
+
+    Requirements met by ``local`` wheels (built in this run) are given to the resolver as those
+    files, never looked up on the index, and their own requirements are followed the same way."""
     if not requirements:
         return []
+    local = local or {}
+    rest, siblings = _siblings(requirements, local, who)
+    lines = [str(r) for r in rest]
+    for sibling, extras in siblings.values():
+        marked = f"[{','.join(sorted(extras))}]" if extras else ""
+        lines.append(f"{sibling.name}{marked} @ {sibling.path.resolve().as_uri()}")
     cmd = [_uv(), "pip", "compile", "-", "--quiet", "--no-header", "--no-annotate", "--python", sys.executable]
     if when is not None and os.environ.get("SOURCE_DATE_EPOCH"):
         cmd += ["--exclude-newer", when.strftime("%Y-%m-%dT%H:%M:%SZ")]
-    done = subprocess.run(
-        cmd, input="\n".join(str(r) for r in requirements), capture_output=True, text=True, check=False, timeout=300
-    )
+    done = subprocess.run(cmd, input="\n".join(lines), capture_output=True, text=True, check=False, timeout=300)
     if done.returncode != 0:
         raise InputError(f"could not resolve the wheel's dependencies: {done.stderr.strip().splitlines()[-1:]}")
     pins = []
     for line in done.stdout.splitlines():
         line = line.strip()
-        if line and not line.startswith("#") and "==" in line:
+        if not line or line.startswith("#"):
+            continue
+        if " @ " in line:  # a wheel of this run, given as its file
+            name = str(canonicalize_name(line.partition(" @ ")[0].partition("[")[0].strip()))
+            if name in local:
+                pins.append((name, local[name].version))
+        elif "==" in line:
             name, _, version = line.partition("==")
-            pins.append((str(canonicalize_name(name)), version.split(";")[0].strip()))
+            pins.append((str(canonicalize_name(name.partition("[")[0])), version.split(";")[0].strip()))
     return sorted(pins)
 
 
@@ -127,8 +216,11 @@ def validate(text: str) -> str | None:
     return schema.first_error(text)
 
 
-def wheel_sbom(wheel: Path, sha256: str) -> str:
-    """The SBOM of one wheel: itself as the root component, its resolved runtime dependencies."""
+def wheel_sbom(wheel: Path, sha256: str, built: Mapping[str, BuiltWheel] | None = None) -> str:
+    """The SBOM of one wheel: itself as the root component, its resolved runtime dependencies.
+
+    A dependency that is a wheel of this run (``built``, by canonical name) is that exact wheel:
+    its version, its file name and its sha256."""
     model = _lib()
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
@@ -146,15 +238,20 @@ def wheel_sbom(wheel: Path, sha256: str) -> str:
         ),
         hashes=[model.HashType(alg=model.HashAlgorithm.SHA_256, content=sha256)],
     )
-    deps = [
-        Component(
-            name=dep,
-            version=dep_version,
-            bom_ref=f"pkg:pypi/{dep}@{dep_version}",
-            purl=PackageURL(type="pypi", name=dep, version=dep_version),
+    local = {k: v for k, v in (built or {}).items() if k != canonicalize_name(name)}
+    deps = []
+    for dep, dep_version in resolve(requirements, when, local, f"{name} {version}"):
+        sibling = local.get(dep)
+        qualifiers = {"file_name": sibling.path.name} if sibling is not None else None
+        deps.append(
+            Component(
+                name=dep,
+                version=dep_version,
+                bom_ref=f"pkg:pypi/{dep}@{dep_version}",
+                purl=PackageURL(type="pypi", name=dep, version=dep_version, qualifiers=qualifiers),
+                hashes=[model.HashType(alg=model.HashAlgorithm.SHA_256, content=sibling.sha256)] if sibling else [],
+            )
         )
-        for dep, dep_version in resolve(requirements, when)
-    ]
     bom = Bom(
         serial_number=serial_number(name, version, sha256),
         metadata=BomMetaData(component=root, timestamp=when),
