@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from release_kit.init import detect, render
-from tests.wiring import ROOT
+from release_kit.init import detect, pin, render
+from tests.wiring import EXAMPLE_COMMIT, ROOT
 from tests.workflow_wiring import OUR_ACTIONS, check_workflow
 
 SHIPPED = sorted(
@@ -31,8 +31,9 @@ COMBOS = list(itertools.product(render.REGISTRIES, render.PLATFORMS))
 def generated() -> list[tuple[str, str]]:
     """(source, text) of each workflow init writes, for every --registry x --platform, into an empty repository."""
     found = []
+    pinned, _ = pin.resolve(None, EXAMPLE_COMMIT, pin.installed())  # as `init --ref <commit>` pins them
     for registry, platform in COMBOS:
-        files = render.files(render.Choices(registry, platform), detect.match_gates([]))
+        files = render.files(render.Choices(registry, platform, pinned), detect.match_gates([]))
         for rel, text in files.items():
             if rel.startswith(".github/workflows/"):
                 found.append((f"init --registry {registry} --platform {platform}: {rel}", text))
@@ -388,7 +389,8 @@ def test_generated_workflows_are_read_as_init_writes_them(tmp_path: Path) -> Non
     """The texts checked above are the files `release-kit init` writes."""
     from release_kit.cli import run_cli
 
-    assert run_cli(["init", "--dir", str(tmp_path), "--registry", "ecr", "--platform", "ecs"]) == 0
+    args = ["init", "--dir", str(tmp_path), "--registry", "ecr", "--platform", "ecs", "--ref", EXAMPLE_COMMIT]
+    assert run_cli(args) == 0
     written = {
         f"init --registry ecr --platform ecs: {p.relative_to(tmp_path)}": p.read_text()
         for p in sorted((tmp_path / ".github" / "workflows").glob("*.yml"))
