@@ -179,11 +179,29 @@ def user_repository(path: Path) -> str:
     return git("rev-parse", "HEAD").strip()
 
 
-def release_kit_for_act(tmp_path: Path) -> Path:
-    """This checkout's actions, reusable workflows and sources, as act fetches them for ``org/release-kit@v1``."""
+def pinned_ref(repo: Path) -> str:
+    """The ref of release-kit the user's deploy workflow calls, as init wrote it."""
+    text = (repo / ".github" / "workflows" / "deploy.yml").read_text()
+    match = re.search(r"uses: org/release-kit/\.github/workflows/runbook-deploy\.yml@(\S+)", text)
+    assert match, text
+    return match.group(1)
+
+
+def release_kit_for_act(tmp_path: Path, ref: str) -> Path:
+    """This checkout's actions, reusable workflows and sources, as act fetches them for ``org/release-kit@<ref>``.
+
+    act does not know GitHub's self-repository ``uses: $/<path>`` (this repository at the running
+    commit): in the copy, each becomes ``org/release-kit/<path>@<ref>``, the same code by the name act
+    resolves with ``--local-repository``. The shipped files keep ``$/``.
+    """
     copy = tmp_path / "release-kit"
     skip = shutil.ignore_patterns(".venv", ".git", "tests", "__pycache__", ".*_cache")
     shutil.copytree(ROOT, copy, ignore=skip)
+    for workflow in (copy / ".github" / "workflows").glob("runbook-*.yml"):
+        text = workflow.read_text()
+        translated = re.sub(r"(uses:\s*)\$/(\S+)", rf"\1org/release-kit/\2@{ref}", text)
+        assert not re.search(r"uses:\s*\$/", translated)  # every self-repository call was translated
+        workflow.write_text(translated)
     return copy
 
 
@@ -216,12 +234,13 @@ class Run:
 
 
 def run_deploy(repo: Path, tmp_path: Path, *, github: str, moto: str, api: str, web: str, images: str) -> Run:
+    ref = pinned_ref(repo)
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"ref": f"refs/tags/{TAG}", "inputs": {"environment": "production", "images": images}}))
     args = [
         act_binary(), "workflow_dispatch", "-W", ".github/workflows/deploy.yml", "-e", str(event),
         "-P", "ubuntu-24.04=-self-hosted", "--action-offline-mode",
-        "--local-repository", f"org/release-kit@v1={release_kit_for_act(tmp_path)}",
+        "--local-repository", f"org/release-kit@{ref}={release_kit_for_act(tmp_path, ref)}",
         "--var", f"API_URL={api}", "--var", f"WEB_URL={web}",
         "-s", f"GITHUB_TOKEN={TOKEN}", "-s", f"SMOKE_PASSWORD={SMOKE_PASSWORD}",
         *stand_ins(tmp_path),
