@@ -9,12 +9,13 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from release_kit.init import detect, render
-from tests.wiring import ROOT
+from release_kit.init import detect, pin, render
+from tests.wiring import EXAMPLE_COMMIT, ROOT
 from tests.workflow_wiring import OUR_ACTIONS, check_workflow
 
 SHIPPED = sorted(
@@ -31,8 +32,9 @@ COMBOS = list(itertools.product(render.REGISTRIES, render.PLATFORMS))
 def generated() -> list[tuple[str, str]]:
     """(source, text) of each workflow init writes, for every --registry x --platform, into an empty repository."""
     found = []
+    pinned, _ = pin.resolve(None, EXAMPLE_COMMIT, pin.installed())  # as `init --ref <commit>` pins them
     for registry, platform in COMBOS:
-        files = render.files(render.Choices(registry, platform), detect.match_gates([]))
+        files = render.files(render.Choices(registry, platform, pinned), detect.match_gates([]))
         for rel, text in files.items():
             if rel.startswith(".github/workflows/"):
                 found.append((f"init --registry {registry} --platform {platform}: {rel}", text))
@@ -388,7 +390,8 @@ def test_generated_workflows_are_read_as_init_writes_them(tmp_path: Path) -> Non
     """The texts checked above are the files `release-kit init` writes."""
     from release_kit.cli import run_cli
 
-    assert run_cli(["init", "--dir", str(tmp_path), "--registry", "ecr", "--platform", "ecs"]) == 0
+    args = ["init", "--dir", str(tmp_path), "--registry", "ecr", "--platform", "ecs", "--ref", EXAMPLE_COMMIT]
+    assert run_cli(args) == 0
     written = {
         f"init --registry ecr --platform ecs: {p.relative_to(tmp_path)}": p.read_text()
         for p in sorted((tmp_path / ".github" / "workflows").glob("*.yml"))
@@ -416,3 +419,137 @@ jobs:
           U: ${{ inputs.api_url }}
 """
     assert "w.yml: on.workflow_call.inputs.api_url has an unknown key 'smoke)'" in check_workflow(text, "w.yml")
+
+
+# -- one change to an environment at a time (issue 18, part 3) ---------------------------------
+
+CHANGES = {"deploy", "migrate", "rollback"}  # our actions that change an environment
+INNER_GROUP = "release-kit-deploy-${{ inputs.environment }}"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
+
+
+def _changing_jobs(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for job_id, job in workflow["jobs"].items():
+        used = {str(s.get("uses", "")) for s in job.get("steps") or []}
+        if {u.removeprefix("$/") for u in used if u.startswith("$/")} & CHANGES:
+            found[job_id] = job
+    return found
+
+
+def test_every_job_that_changes_an_environment_waits_for_the_one_before() -> None:
+    seen = {}
+    for path in REUSABLE:
+        for job_id, job in _changing_jobs(_load(path)).items():
+            seen[f"{path.name}:{job_id}"] = job.get("concurrency")
+    wanted = {"group": INNER_GROUP, "cancel-in-progress": False}
+    assert seen == {"runbook-deploy.yml:deploy": wanted, "runbook-rollback.yml:rollback": wanted}
+    # the nested and calling jobs hold no group themselves: the one of the jobs inside does the work
+    for path in REUSABLE:
+        for job_id, job in _load(path)["jobs"].items():
+            if "uses" in job:
+                assert "concurrency" not in job, f"{path.name}:{job_id}"
+        assert "concurrency" not in _load(path), path.name
+
+
+@pytest.mark.parametrize(("registry", "platform"), COMBOS)
+def test_every_generated_run_of_an_environment_waits_for_the_one_before(registry: str, platform: str) -> None:
+    """deploy, rollback and release of one environment share one group (a deploy and its automatic
+    rollback stay together), never the reusable workflows' own: GitHub cancels a run that waits on a
+    group its caller holds."""
+    groups = {}
+    for source, text in GENERATED:
+        if not source.startswith(f"init --registry {registry} --platform {platform}:"):
+            continue
+        workflow = yaml.safe_load(text)
+        [job] = workflow["jobs"].values()
+        assert job["concurrency"]["cancel-in-progress"] is False, source
+        environment = job["with"]["environment"]
+        groups[source.rsplit("/", 1)[1]] = job["concurrency"]["group"].replace(environment, "<environment>")
+        assert job["concurrency"]["group"] != INNER_GROUP.replace("${{ inputs.environment }}", environment)
+    assert groups == dict.fromkeys(["release.yml", "deploy.yml", "rollback.yml"], "release-kit-<environment>")
+
+
+# -- a cancelled deploy writes its record --------------------------------------------------------
+
+
+def _verdict(outcomes: dict[str, str], job_status: str, tmp_path: Path) -> dict[str, str]:
+    """Run the deploy job's Verdict script as the runner would, with the outcomes it is given."""
+    [job] = _changing_jobs(_load(ROOT / ".github/workflows/runbook-deploy.yml")).values()
+    [step] = [s for s in job["steps"] if s.get("id") == "verdict"]
+    ids = {
+        "deploy-api": "deploy_api",
+        "health-api": "health_api",
+        "deploy-web": "deploy_web",
+        "health-web": "health_web",
+    }
+    template = " ".join(step["env"]["OUTCOMES"].split())
+    for name in ["preflight", "migrate", *ids, "smoke"]:
+        template = template.replace(f"${{{{ steps.{ids.get(name, name)}.outcome }}}}", outcomes.get(name, ""))
+    assert "${{" not in template
+    out = tmp_path / "output"
+    out.write_text("")
+    env = {"OUTCOMES": template, "JOB_STATUS": job_status, "GITHUB_OUTPUT": str(out), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["bash", "-e", "-c", step["run"]], env=env, check=True)
+    return dict(line.split("=", 1) for line in out.read_text().splitlines())
+
+
+def test_a_deploy_cancelled_during_a_step_is_recorded_as_a_failure_that_says_where(tmp_path: Path) -> None:
+    found = _verdict(
+        {"preflight": "success", "migrate": "success", "deploy-api": "cancelled", "health-api": "skipped"},
+        "cancelled",
+        tmp_path,
+    )
+    assert found == {
+        "checks": "preflight=pass migrate=pass deploy-api=fail",
+        "passed": "false",
+        "cancelled_during": "deploy-api",
+        "description": "cancelled during deploy-api",
+    }
+
+
+def test_a_deploy_cancelled_between_steps_names_the_last_one_reached(tmp_path: Path) -> None:
+    found = _verdict({"preflight": "success", "migrate": "success", "deploy-api": "success"}, "cancelled", tmp_path)
+    assert found["passed"] == "false" and found["description"] == "cancelled during deploy-api"
+    passed = _verdict(dict.fromkeys(["preflight", "migrate", "deploy-api", "smoke"], "success"), "success", tmp_path)
+    assert passed["passed"] == "true" and passed["description"] == "" and passed["cancelled_during"] == ""
+
+
+def test_the_record_step_runs_after_a_cancellation_once_the_migration_was_reached() -> None:
+    [job] = _changing_jobs(_load(ROOT / ".github/workflows/runbook-deploy.yml")).values()
+    [verdict] = [s for s in job["steps"] if s.get("id") == "verdict"]
+    [record] = [s for s in job["steps"] if s.get("id") == "record"]
+    # always() runs a step of a cancelled job (success() and failure() do not)
+    assert verdict["if"].startswith("always()") and record["if"].startswith("always()")
+    assert "steps.migrate.outcome != 'skipped'" in record["if"]
+    assert record["with"]["state"] == "${{ steps.verdict.outputs.passed == 'true' && 'success' || 'failure' }}"
+
+
+# -- pinned code (issue 18, part 4) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", REUSABLE, ids=lambda p: p.name)
+def test_the_reusable_workflows_call_their_own_code_at_the_running_commit(path: Path) -> None:
+    """``$/<name>``: this repository at the commit of the workflow that runs, whatever the caller pinned;
+    never a tag of its own (which floats), never ``./`` (the caller's checkout)."""
+    workflow = _load(path)
+    ours = []
+    for job in workflow["jobs"].values():
+        uses = [job["uses"]] if "uses" in job else [str(s["uses"]) for s in job.get("steps") or [] if "uses" in s]
+        for value in uses:
+            assert not value.startswith(("./", "org/")), f"{path.name}: uses: {value}"
+            if value.startswith("$/"):
+                ours.append(value)
+    assert ours
+    assert "org/release-kit" not in path.read_text()  # a fork changes no line of ours
+
+
+def test_the_release_is_verified_against_the_repository_that_signed_it() -> None:
+    """A fork's release is signed by the fork's runbook-release.yml: the expected signer follows the
+    repository the workflow runs from, not a name written in it."""
+    workflow = _load(ROOT / ".github/workflows/runbook-release.yml")
+    [step] = [s for s in workflow["jobs"]["verify"]["steps"] if str(s.get("uses")) == "$/verify-release"]
+    assert step["with"]["signer-workflow"] == "${{ job.workflow_repository }}/.github/workflows/runbook-release.yml"

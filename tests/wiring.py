@@ -20,6 +20,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER_REPO = "org/release-kit"
+# examples/runbook is init's output for a release installed from git at this commit (a stand-in: a
+# user's names the commit of the release they installed)
+EXAMPLE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+LOCAL_PREFIXES = ("$/", "./")  # this repository at the running commit; the checkout in the workspace
 _USES_RE = re.compile(rf"^{re.escape(OWNER_REPO)}/(?P<path>[^@\s]+)@(?P<ref>\S*)$")
 _MENTION_RE = re.compile(rf"{re.escape(OWNER_REPO)}/(?P<path>[\w./-]+)@(?P<ref>[\w./-]*)")
 _FENCE_RE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w-]*)")
@@ -35,11 +39,12 @@ class Call:
     ref: str
     given: frozenset[str] | None  # None: only mentioned in prose, inputs unknown
     secrets: frozenset[str] | None = None  # a reusable-workflow call's `secrets:` keys; None: inherit or unknown
-    local: bool = False  # `uses: ./<path>`, as this repository's own workflows call its actions
+    local: bool = False  # `uses: $/<path>` or `./<path>`, as this repository's own workflows call its actions
+    prefix: str = "./"  # of a local call: `$/` (the running commit) or `./` (the checkout)
 
     @property
     def written(self) -> str:
-        return f"./{self.path}" if self.local else f"{OWNER_REPO}/{self.path}@{self.ref}"
+        return f"{self.prefix}{self.path}" if self.local else f"{OWNER_REPO}/{self.path}@{self.ref}"
 
 
 def check_uses(
@@ -170,9 +175,9 @@ def _walk(node: Any, where: str, *, local: bool = False) -> Iterator[Call]:
             yield Call(where, match.group("path"), match.group("ref"), _keys(node, "with"), secrets)
         elif isinstance(uses, str) and uses.strip().startswith(f"{OWNER_REPO}/"):
             yield Call(where, uses.strip().removeprefix(f"{OWNER_REPO}/"), "", frozenset())
-        elif local and isinstance(uses, str) and uses.strip().startswith("./"):
-            path = uses.strip().removeprefix("./").rstrip("/")
-            yield Call(where, path, "", _keys(node, "with"), secrets, local=True)
+        elif local and isinstance(uses, str) and uses.strip().startswith(LOCAL_PREFIXES):
+            prefix, path = uses.strip()[:2], uses.strip()[2:].rstrip("/")
+            yield Call(where, path, "", _keys(node, "with"), secrets, local=True, prefix=prefix)
         for value in node.values():
             yield from _walk(value, where, local=local)
     elif isinstance(node, list):
@@ -197,7 +202,7 @@ def _yaml_calls(text: str, source: str, *, first_line: int, local: bool = False)
 
 
 def _uses_line_numbers(text: str, first_line: int, *, local: bool = False) -> list[int]:
-    prefixes = (f"{OWNER_REPO}/", "./") if local else (f"{OWNER_REPO}/",)
+    prefixes = (f"{OWNER_REPO}/", *LOCAL_PREFIXES) if local else (f"{OWNER_REPO}/",)
     return [
         first_line + i
         for i, line in enumerate(text.splitlines())

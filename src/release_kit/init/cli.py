@@ -31,11 +31,22 @@ import click
     help="The repository to set up.",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
-def init(registry: str, platform: str, repo: Path, force: bool) -> int:
+@click.option(
+    "--owner",
+    envvar="RELEASE_KIT_OWNER",
+    help="Owner of the release-kit repository the workflows call (a fork's owner). "
+    "Default: the one it was installed from with git, else the placeholder org.",
+)
+@click.option(
+    "--ref",
+    help="Commit (40 hex) or tag the workflows call. Default: the commit it was installed from with git, "
+    "else the tag v<version>.",
+)
+def init(registry: str, platform: str, repo: Path, force: bool, owner: str | None, ref: str | None) -> int:
     """Write the runbook into a repository: .github/release-kit.yml, the smoke spec and the workflows."""
     from release_kit.init.run import run
 
-    return run(registry=registry, platform=platform, repo=repo, force=force)
+    return run(registry=registry, platform=platform, repo=repo, force=force, owner=owner, ref=ref)
 
 
 @click.command()

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from importlib import resources
 
 from release_kit.init.detect import GateMatch
+from release_kit.init.pin import DEFAULT_OWNER, Pin
 
 FILL = "FILL-IN"  # every value the team must set carries this marker
-REUSABLE = "org/release-kit/.github/workflows/{name}.yml@v1"
+TAG_PIN = Pin(owner=DEFAULT_OWNER, ref="v1", version="v1")  # the major tag, when no release is named
 REGISTRIES = ("ghcr", "ecr", "acr")
 PLATFORMS = ("ecs", "container-apps")
 
@@ -39,6 +40,19 @@ _GATE_SETTINGS: dict[str, list[str]] = {
 class Choices:
     registry: str  # ghcr | ecr | acr
     platform: str  # ecs | container-apps
+    pin: Pin = TAG_PIN  # the release-kit the workflows call
+
+
+def _reusable(choices: Choices, name: str) -> str:
+    return choices.pin.uses(f".github/workflows/{name}.yml")
+
+
+# One run at a time per environment: the whole run (a deploy and its automatic rollback) waits for the
+# one before it. The reusable workflows' jobs hold the group release-kit-deploy-<environment> inside
+# it; a group of the same name here would deadlock (GitHub cancels a run waiting on its own group).
+def _concurrency(environment: str) -> str:
+    group = f"release-kit-{environment}"
+    return f'concurrency: {{group: "{group}", cancel-in-progress: false}}  # one run per environment, queued'
 
 
 def registry_host(registry: str) -> str:
@@ -158,7 +172,8 @@ on:
 permissions: {{}}
 jobs:
   release:
-    uses: {REUSABLE.format(name="runbook-release")}
+    uses: {_reusable(choices, "runbook-release")}
+    {_concurrency("production")}
     permissions: {RELEASE_PERMISSIONS}
     with: {{{with_release}}}
     secrets: {_release_secrets(choices.registry)}
@@ -178,7 +193,8 @@ on:
 permissions: {{}}
 jobs:
   deploy:
-    uses: {REUSABLE.format(name="runbook-deploy")}
+    uses: {_reusable(choices, "runbook-deploy")}
+    {_concurrency("${{ inputs.environment }}")}
     permissions: {DEPLOY_PERMISSIONS}
     with: {{environment: "${{{{ inputs.environment }}}}", images: "${{{{ inputs.images }}}}", {_deploy_with(choices)}}}
     secrets: {{SMOKE_PASSWORD: "${{{{ secrets.SMOKE_PASSWORD }}}}"}}
@@ -198,7 +214,8 @@ on:
 permissions: {{}}
 jobs:
   rollback:
-    uses: {REUSABLE.format(name="runbook-rollback")}
+    uses: {_reusable(choices, "runbook-rollback")}
+    {_concurrency("${{ inputs.environment }}")}
     permissions: {DEPLOY_PERMISSIONS}
     with: {{environment: "${{{{ inputs.environment }}}}", to: "${{{{ inputs.to }}}}", {_deploy_with(choices)}}}
 """

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
+from release_kit import gha
 from release_kit.errors import InputError
-from release_kit.init import detect, render
+from release_kit.init import detect, pin, render
 
 
 def _target(repo: Path, rel: str) -> Path:
@@ -22,10 +25,34 @@ def _target(repo: Path, rel: str) -> Path:
     return path
 
 
-def run(*, registry: str, platform: str, repo: Path, force: bool) -> int:
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace ``path`` at once with ``text``: written to a new file of a random name beside it (created
+    exclusively, so nothing planted there, a link least of all, is written through), then renamed."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".release-kit-tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes it 0600: give it the mode a new file gets
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def run(
+    *, registry: str, platform: str, repo: Path, force: bool, owner: str | None = None, ref: str | None = None
+) -> int:
     if not repo.is_dir():
         raise InputError(f"--dir {repo}: no such folder (expected the repository to set up)")
-    choices = render.Choices(registry=registry, platform=platform)
+    pinned, warnings = pin.resolve(owner, ref, pin.installed())
+    choices = render.Choices(registry=registry, platform=platform, pin=pinned)
     found = detect.workflows(repo)
     matches = detect.match_gates(found)
     planned = render.files(choices, matches)
@@ -46,14 +73,15 @@ def run(*, registry: str, platform: str, repo: Path, force: bool) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink():
             path.unlink()  # --force: replace the link itself, never the file it points at
-        tmp = path.with_name(f".{path.name}.release-kit-tmp")
         try:
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            _write(path, text)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise InputError(f"--dir {repo}: cannot write {rel} ({exc.strerror or exc})") from None
         click.echo(f"wrote {rel}" + (" (overwritten)" if rel in existing else ""))
+    click.echo(f"\nThe workflows call {pinned.uses('.github/workflows/runbook-*.yml')}")
+    sys.stdout.flush()
+    for warning in warnings:
+        gha.annotate("warning", warning, title="release-kit init")
     _print_findings(matches, found)
     _print_setup(choices)
     return 0
