@@ -62,7 +62,8 @@ def test_the_example_runs_green_and_sends_each_post_once(tmp_path: Path) -> None
     assert app.posts(REGISTER) == 1 and app.posts("/api/v1/auth/token") == 1
     assert app.posts("/api/v1/auth/refresh") == 1 and app.posts("/api/v1/chat") == 1
     step = report["flows"][0]["steps"][0]
-    assert set(step) == {"name", "verdict", "status", "elapsed_s", "reason"} and step["status"] == 201
+    assert set(step) == {"name", "verdict", "status", "elapsed_s", "reason", "excerpt", "evidence", "always"}
+    assert step["status"] == 201
 
 
 def test_a_second_signup_gets_409_which_the_example_accepts(tmp_path: Path) -> None:
