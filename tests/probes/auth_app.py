@@ -189,7 +189,7 @@ class AuthApp:
         if path == "/api/v1/auth/me" and method in ("GET", "DELETE"):
             if not user:
                 return _json(401, {"detail": "Not authenticated"})
-            if self.mode == "me_500":
+            if self.mode == "me_500" and method == "GET":
                 return _json(500, {"detail": "database unavailable"})
             if method == "DELETE":
                 with self.lock:
