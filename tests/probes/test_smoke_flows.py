@@ -379,3 +379,19 @@ def test_a_jwks_redirect_to_another_origin_is_not_followed(tmp_path: Path) -> No
     verdict, reason = steps(report)["auth/login"]
     assert verdict == "fail" and "redirect 302 to" in reason and reason.endswith("(not followed)")
     assert attacker.requests == []
+
+
+def test_the_printed_schema_holds_the_new_keys_and_validates_the_opt_in_flows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import jsonschema
+
+    assert run_cli(["schema", "smoke"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    defs = schema["$defs"]
+    assert {"cookies", "sse", "not"} <= set(defs["Expect"]["properties"])
+    assert {"always", "capture"} <= set(defs["Step"]["properties"])
+    assert {"json", "header", "cookie", "secret"} == set(defs["Capture"]["properties"])
+    assert {"min_events", "last", "any", "none", "done"} == set(defs["SseExpect"]["properties"])
+    jsonschema.validate(yaml.safe_load(uncommented(EXAMPLE.read_text())), schema)
+    jsonschema.validate(WEB, schema)
