@@ -216,3 +216,23 @@ def test_an_excerpt_is_redacted_then_escaped_then_cut() -> None:
     assert len(long) == EXCERPT and long.endswith("…")
     assert excerpt("x" * 500 + "END", tail=True).endswith("END")
     gha.forget_secrets()
+
+
+def test_json_nested_deeper_than_python_parses_is_not_json_never_a_crash() -> None:
+    deep = "[" * 100_000
+    read = read_events(iter([f"data: {deep}\n\n".encode()]), ends=time.monotonic() + 5)
+    assert read.events == 1 and not read.items[0].is_json
+    assert excerpt(deep).startswith("[[[") and len(excerpt(deep)) == EXCERPT
+    token = f"{base64.urlsafe_b64encode(deep.encode()).decode()}.{b64({'exp': 1})}.c2ln"
+    assert check_jwt(token, JwtCheck(), {}, NOW) == "not a JWT (header or payload is not base64url JSON)"
+    assert should_mask(deep, declared=None, names=("x",)) is False
+
+
+def test_a_body_nested_deeper_than_python_parses_fails_its_step_with_a_reason() -> None:
+    from release_kit.probes.smoke import Answer, judge_step
+    from release_kit.probes.smoke_spec import Step
+
+    step = Step.model_validate({"name": "s", "url": "http://x/", "expect": {"json": {"a": 1}}})
+    outcome = judge_step(step, Answer(200, httpx.Headers(), body=b"[" * 100_000), {}, NOW, None)
+    assert (outcome.ok, outcome.reason) == (False, "body is not JSON")
+    assert outcome.excerpt is not None and outcome.excerpt.startswith("200 [[[")

@@ -47,7 +47,7 @@ def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]] | str
         return "not a JWT (expected three base64url parts)"
     try:
         header, claims = _part(parts[0]), _part(parts[1])
-    except (ValueError, binascii.Error, UnicodeError):
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
         return "not a JWT (header or payload is not base64url JSON)"
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return "not a JWT (header or payload is not a JSON object)"
@@ -164,7 +164,7 @@ class JwksVerifier:
                     return f"JWKS {self.url}: still arriving after {JWKS_DEADLINE:g}s"
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return f"JWKS {self.url}: not JSON"
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             return f"JWKS {self.url}: not a key set (expected an object with a keys list)"

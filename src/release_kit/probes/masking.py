@@ -63,7 +63,7 @@ def plain(value: Any) -> bool:
         return True
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return parsed is None or isinstance(parsed, bool | int | float)
 
@@ -116,7 +116,7 @@ def excerpt(body: str, *, tail: bool = False, limit: int = EXCERPT) -> str:
     commands), then cut. ``tail`` keeps the end instead of the start."""
     text = gha.redact(body)
     if not tail:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             text = json.dumps(_hide(json.loads(text)), ensure_ascii=False)
     text = " ".join(JWT_ANYWHERE.sub("***", text).split())
     text = gha.json_safe(gha.printable(text))

@@ -178,7 +178,7 @@ def judge_step(
     if needs_json:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than Python parses: not JSON we judge
             return _fail("body is not JSON", answer)
     for expr, wanted in expect.json_.items():
         found, problem = search(jmespath.compile(expr), data)

@@ -115,7 +115,7 @@ def read_events(chunks: Iterable[bytes], *, ends: float, limit: int = SSE_LIMIT)
 def _json(data: str) -> Any:
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return NOT_JSON
 
 
