@@ -395,3 +395,37 @@ def test_the_printed_schema_holds_the_new_keys_and_validates_the_opt_in_flows(
     assert {"min_events", "last", "any", "none", "done"} == set(defs["SseExpect"]["properties"])
     jsonschema.validate(yaml.safe_load(uncommented(EXAMPLE.read_text())), schema)
     jsonschema.validate(WEB, schema)
+
+
+@pytest.mark.parametrize(
+    "expect",
+    [
+        {"not": {"json": {"a": "{nope}"}}},
+        {"not": {"body_contains": "{nope}"}},
+        {"body_contains": "{nope}"},
+        {"jwt": {"t": {"claims": {"iss": "{nope}"}}}},
+        {"sse": {"last": {"data_contains": "{nope}"}}},
+        {"sse": {"none": {"json": {"kind": "{nope}"}}}},
+    ],
+)
+def test_an_unknown_name_in_any_expectation_is_a_spec_error(
+    expect: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    step = {"name": "s", "url": "http://127.0.0.1:9/", "stream": "sse", "expect": expect}
+    assert run_cli(["smoke", "--spec", str(write(tmp_path, {"flows": [{"name": "a", "steps": [step]}]}))]) == 2
+    assert "{nope} is not a built-in, a var, a secret or captured by an earlier step" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("capture", "message"),
+    [
+        ({"x": {"header": "A", "cookie": "b"}}, "give exactly one of json, header or cookie"),
+        ({"x": {"secret": True}}, "give exactly one of json, header or cookie"),
+        ({"x": {"json": "a[", "secret": True}}, "is not a JMESPath expression"),
+    ],
+)
+def test_a_capture_names_one_source(capture: dict[str, Any], message: str, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    step = {"name": "s", "url": "http://127.0.0.1:9/", "capture": capture}
+    assert run_cli(["smoke", "--spec", str(write(tmp_path, {"flows": [{"name": "a", "steps": [step]}]}))]) == 2
+    assert message in capsys.readouterr().err

@@ -337,6 +337,7 @@ def step_inputs(step: Step) -> Iterator[tuple[str, Any]]:
     for match in (sse.last, sse.any_, sse.none) if sse else ():
         if match is not None:
             yield "expect", match.json_
+            yield "expect", match.data_contains
 
 
 def step_needs(step: Step) -> set[str]:
