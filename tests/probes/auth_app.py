@@ -136,6 +136,9 @@ class AuthApp:
         self.last_access[email] = token
         return token
 
+    def user_id(self, email: str) -> int:
+        return 1000 + list(self.users).index(email) if email in self.users else 0
+
     # -- requests ----------------------------------------------------------------
 
     def posts(self, path: str) -> int:
@@ -196,7 +199,7 @@ class AuthApp:
                     self.users.pop(user, None)
                     self.deleted.append(user)
                 return 204, {}, b""
-            return _json(200, {"id": list(self.users).index(user) + 1 if user in self.users else 0, "email": user})
+            return _json(200, {"id": self.user_id(user), "email": user})
         if method == "POST" and path in ("/api/v1/chat", "/api/v1/chat/stream"):
             if not user:
                 return _json(401, {"detail": "Not authenticated"})
@@ -215,7 +218,7 @@ class AuthApp:
             value, csrf = secrets.token_urlsafe(24), secrets.token_urlsafe(16)
             self.sessions[value] = (email, csrf)
             flags = "Path=/; Secure; SameSite=Lax" + ("" if self.mode == "no_httponly" else "; HttpOnly")
-            status, out, content = _json(200, {"ok": True, "user": {"email": email}})
+            status, out, content = _json(200, {"ok": True, "user": {"id": self.user_id(email), "email": email}})
             return status, {**out, "set-cookie": f"session={value}; {flags}", "x-csrf-token": csrf}, content
         if method == "GET" and path == "/api/auth/session":
             return _json(200, {"user": {"email": session[0]}}) if session else _json(401, {"user": None})

@@ -155,7 +155,7 @@ def test_a_secure_cookie_is_not_sent_over_plain_http(tmp_path: Path) -> None:
 def test_credentials_are_masked_and_plain_values_are_not(actions: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = json.loads(json.dumps(WEB))
     spec["flows"][0]["steps"][0]["capture"].update(
-        {"n": {"json": "user.email", "secret": True}, "plain_id": {"header": "content-length"}}
+        {"n": {"json": "user.email", "secret": True}, "length": {"header": "content-length"}, "uid": "user.id"}
     )
     app = smoke_app()
     code, report = run(app, write(actions, spec), actions, web=app)
@@ -166,7 +166,7 @@ def test_credentials_are_masked_and_plain_values_are_not(actions: Path, capsys: 
     csrf = next(m for m in masked if len(m) == 22)  # token_urlsafe(16)
     assert {session_cookie, csrf, SMOKE_EMAIL, PASSWORD} <= masked  # SMOKE_EMAIL: declared secret: true
     assert "true" not in masked and "True" not in masked  # the captured `ok: true`
-    assert not any(m.isdigit() for m in masked)  # the captured content-length
+    assert not any(m.isdigit() for m in masked)  # the captured user id (1000) and content-length
     outputs = parse_outputs((actions / "output").read_text())
     assert outputs["passed"] == "true"  # not blanked to ***
     printed = "\n".join(line for line in out.out.splitlines() if not line.startswith("::add-mask::")) + out.err
