@@ -10,7 +10,9 @@ import httpx
 import jwt
 import pytest
 
-from release_kit.probes.jwt_checks import JwksVerifier, check_jwt
+from release_kit import gha
+from release_kit.probes.jwt_checks import JwksVerifier, check_jwt, inspect_jwt
+from release_kit.probes.masking import EXCERPT, excerpt, should_mask
 from release_kit.probes.smoke_spec import JwtCheck
 from release_kit.probes.sse import read_events
 from tests.probes.auth_app import AuthApp, serve
@@ -95,3 +97,142 @@ def test_sse_stops_at_its_time_limit() -> None:
     start = time.monotonic()
     read = read_events(slow(), ends=time.monotonic() + 0.3)  # type: ignore[arg-type]
     assert read.stopped == "time" and read.events >= 3 and time.monotonic() - start < 1
+
+
+# -- keys of every kind the JWKS may hold ---------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256", "RS256"])
+def test_ed25519_p256_and_rsa_keys_verify_and_a_forged_signature_fails(alg: str) -> None:
+    app = AuthApp(alg=alg)
+    token = app.sign("a@example.com")
+    with serve(app) as url, httpx.Client() as client:
+        verifier = JwksVerifier(f"{url}/.well-known/jwks.json", client)
+        problem, evidence = inspect_jwt(token, JwtCheck(), {}, time.time(), verifier)
+        assert (problem, evidence) == (None, f"verified (alg {alg}, kid key-1)")
+        head, body, signature = token.split(".")
+        flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+        assert "signature" in str(check_jwt(f"{head}.{body}.{flipped}", JwtCheck(), {}, time.time(), verifier))
+
+
+def test_an_es256_token_against_an_rsa_key_without_alg_is_a_reason_not_a_crash() -> None:
+    app = AuthApp("es256_vs_rsa")
+    token = app.sign("a@example.com")
+    with serve(app) as url, httpx.Client() as client:
+        verifier = JwksVerifier(f"{url}/.well-known/jwks.json", client)
+        assert check_jwt(token, JwtCheck(), {}, time.time(), verifier) == (
+            "alg ES256 needs a EC key, JWKS key key-1 is RSA"
+        )
+
+
+def test_a_jwks_redirect_is_never_followed() -> None:
+    app, other = AuthApp(), AuthApp()
+    token = other.sign("a@example.com")  # signed by the keys the redirect leads to
+    with serve(app) as url, serve(other) as elsewhere, httpx.Client(follow_redirects=True) as client:
+        app.jwks_redirect = f"{elsewhere}/.well-known/jwks.json"
+        verifier = JwksVerifier(f"{url}/.well-known/jwks.json", client)
+        reason = check_jwt(token, JwtCheck(), {}, time.time(), verifier)
+    assert (
+        reason == f"JWKS {url}/.well-known/jwks.json: redirect 302 to {elsewhere}/.well-known/jwks.json (not followed)"
+    )
+    assert other.requests == []
+
+
+def test_claim_values_expand_and_a_list_audience_holds_the_one_wanted() -> None:
+    token = unsigned({"exp": NOW + 600, "iss": "https://api.example.com", "aud": ["agent-api", "web"]})
+    check = JwtCheck(claims={"iss": "{api_url}", "aud": "agent-api"})
+    assert check_jwt(token, check, {"api_url": "https://api.example.com"}, NOW) is None
+    assert check_jwt(token, check, {"api_url": "https://evil.example"}, NOW) == (
+        "claim iss = https://api.example.com, expected https://evil.example"
+    )
+    assert check_jwt(token, JwtCheck(claims={"aud": ["agent-api"]}), {}, NOW) == (
+        'claim aud = ["agent-api", "web"], expected ["agent-api"]'
+    )
+    assert check_jwt(token, JwtCheck(claims={"sub": "x"}), {}, NOW) == "claims missing: sub"
+
+
+# -- structured events ----------------------------------------------------------------------
+
+
+def test_events_keep_their_json_data_and_comments_are_not_events() -> None:
+    chunks = [
+        b": heartbeat\n\n",
+        b'data: {"kind": "delta", "text": "po"}\n\n: heartbeat\n\n',
+        b"event: note\ndata: plain text\n\n",
+        b'data: {"kind": "final"}\n\n',
+    ]
+    read = read_events(iter(chunks), ends=time.monotonic() + 5)
+    assert read.events == 3 and [e.kind for e in read.items] == ["delta", "note", "final"]
+    assert read.items[0].json == {"kind": "delta", "text": "po"} and not read.items[1].is_json
+    assert not any(e.is_error for e in read.items)
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [b'data: {"kind": "error", "message": "x"}\n\n', b"event: error\ndata: boom\n\n", b'data: {"error": "quota"}\n\n'],
+)
+def test_an_event_that_reports_a_failure_is_an_error(chunk: bytes) -> None:
+    read = read_events(iter([chunk, b"data: [DONE]\n\n"]), ends=time.monotonic() + 5)
+    assert [e.is_error for e in read.content] == [True] and read.done
+
+
+# -- masking rules and excerpts -------------------------------------------------------------
+
+JWT = unsigned({"exp": NOW + 600})
+
+
+@pytest.mark.parametrize(
+    ("value", "declared", "names", "source", "masked"),
+    [
+        (True, None, ("ok",), "json", False),
+        (True, True, ("token",), "json", False),  # a boolean is never a credential
+        (42, None, ("session_count",), "json", False),
+        ("true", None, ("session",), "cookie", False),
+        ("12345678", None, ("password",), "json", False),  # a number, even in a string
+        ("admin", None, ("password",), "json", False),  # a short word
+        ("f3a9c2d1e8b7a6f5", None, ("id",), "json", False),  # a plain name: an id, not a credential
+        ("f3a9c2d1e8b7a6f5", None, ("csrf", "X-CSRF-Token"), "header", True),
+        ("f3a9c2d1e8b7a6f5", None, ("refresh", "refresh_token"), "json", True),
+        ("f3a9c2d1e8b7a6f5", None, ("sid", "sid"), "cookie", True),
+        ("f3a9c2d1e8b7a6f5", False, ("token",), "cookie", False),  # declared not secret
+        ("admin", True, ("x",), "json", True),  # declared secret
+        (JWT, None, ("id",), "json", True),
+        ("smoke@example.com", None, ("email", "user.email"), "json", False),
+    ],
+)
+def test_only_credentials_are_masked(value: object, declared: bool | None, names: tuple[str, ...], source: str,
+                                     masked: bool) -> None:  # fmt: skip
+    assert should_mask(value, declared=declared, names=names, source=source) is masked
+
+
+def test_an_excerpt_is_redacted_then_escaped_then_cut() -> None:
+    gha.forget_secrets()
+    gha.mask("hunter2-is-the-password")
+    body = json.dumps({"detail": "bad: hunter2-is-the-password", "access_token": "abcdefghijkl", "jwt": JWT})
+    assert excerpt(body) == '{"detail": "bad: ***", "access_token": "***", "jwt": "***"}'
+    assert excerpt("line\x1b[31m ##[stop-commands]x") == "line\\x1b[31m #\\u0023[stop-commands]x"
+    assert excerpt("::error::x") == "\\x3a:error::x"
+    long = excerpt("a" * 500)
+    assert len(long) == EXCERPT and long.endswith("…")
+    assert excerpt("x" * 500 + "END", tail=True).endswith("END")
+    gha.forget_secrets()
+
+
+def test_json_nested_deeper_than_python_parses_is_not_json_never_a_crash() -> None:
+    deep = "[" * 100_000
+    read = read_events(iter([f"data: {deep}\n\n".encode()]), ends=time.monotonic() + 5)
+    assert read.events == 1 and not read.items[0].is_json
+    assert excerpt(deep).startswith("[[[") and len(excerpt(deep)) == EXCERPT
+    token = f"{base64.urlsafe_b64encode(deep.encode()).decode()}.{b64({'exp': 1})}.c2ln"
+    assert check_jwt(token, JwtCheck(), {}, NOW) == "not a JWT (header or payload is not base64url JSON)"
+    assert should_mask(deep, declared=None, names=("x",)) is False
+
+
+def test_a_body_nested_deeper_than_python_parses_fails_its_step_with_a_reason() -> None:
+    from release_kit.probes.smoke import Answer, judge_step
+    from release_kit.probes.smoke_spec import Step
+
+    step = Step.model_validate({"name": "s", "url": "http://x/", "expect": {"json": {"a": 1}}})
+    outcome = judge_step(step, Answer(200, httpx.Headers(), body=b"[" * 100_000), {}, NOW, None)
+    assert (outcome.ok, outcome.reason) == (False, "body is not JSON")
+    assert outcome.excerpt is not None and outcome.excerpt.startswith("200 [[[")

@@ -1,4 +1,7 @@
-"""release-kit smoke against a local auth app: the example spec, JWT checks, rotation, SSE, no re-sent POST, no leak."""
+"""release-kit smoke against a local auth app: the example spec, JWT checks, rotation, SSE, no re-sent POST, no leak.
+
+The newer spec language (cookies, captures from headers and cookies, structured SSE checks, teardown,
+masking rules) is tested in test_smoke_flows.py."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import yaml
 
 from release_kit.cli import run_cli
 from release_kit.probes import smoke_spec
-from tests.probes.auth_app import AuthApp, serve
+from tests.probes.auth_app import SMOKE_EMAIL, AuthApp, serve
 from tests.probes.fault_server import free_port
 from tests.test_gha import parse_outputs
 
@@ -25,6 +28,11 @@ REGISTER = "/api/v1/auth/register"
 @pytest.fixture(autouse=True)
 def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMOKE_PASSWORD", PASSWORD)
+
+
+def smoke_app(mode: str = "", **kwargs: object) -> AuthApp:
+    """The app with the pre-provisioned smoke user the example logs in as."""
+    return AuthApp(mode, users={SMOKE_EMAIL: PASSWORD}, **kwargs)  # type: ignore[arg-type]
 
 
 def run_app(app: AuthApp, spec: Path, tmp_path: Path, *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -53,23 +61,30 @@ def test_the_example_validates_against_the_model_and_the_printed_schema(capsys: 
     assert run_cli(["schema"]) == 0 and "gates" in json.loads(capsys.readouterr().out)["properties"]
 
 
-def test_the_example_runs_green_and_sends_each_post_once(tmp_path: Path) -> None:
-    app = AuthApp()
+def test_the_example_logs_in_as_the_smoke_user_creates_nothing_and_sends_each_post_once(tmp_path: Path) -> None:
+    app = smoke_app()
     code, report = run_app(app, EXAMPLE, tmp_path)
     assert code == 0, report
     assert report["passed"] is True
     assert all(v == "pass" for v, _ in steps(report).values())
-    assert app.posts(REGISTER) == 1 and app.posts("/api/v1/auth/token") == 1
-    assert app.posts("/api/v1/auth/refresh") == 1 and app.posts("/api/v1/chat") == 1
+    assert app.posts(REGISTER) == 0 and app.users == {SMOKE_EMAIL: PASSWORD}  # no user signed up
+    assert app.posts("/api/v1/auth/token") == 1 and app.posts("/api/v1/auth/refresh") == 1
+    assert app.posts("/api/v1/chat/stream") == 1
     step = report["flows"][0]["steps"][0]
-    assert set(step) == {"name", "verdict", "status", "elapsed_s", "reason"} and step["status"] == 201
+    assert set(step) == {"name", "verdict", "status", "elapsed_s", "reason", "excerpt", "evidence", "always"}
+    assert step["status"] == 200
+    # a passing step's evidence: the JWT verified (alg, kid), the stream's events and last kind
+    assert step["evidence"] == ["jwt access_token verified (alg EdDSA, kid key-1)"]
+    chat = report["flows"][1]["steps"][0]
+    assert chat["evidence"] == ["sse: 4 event(s), last kind final"]
 
 
-def test_a_second_signup_gets_409_which_the_example_accepts(tmp_path: Path) -> None:
-    app = AuthApp()
-    assert run_app(app, EXAMPLE, tmp_path, "--var", "email=fixed@example.com")[0] == 0
-    code, report = run_app(app, EXAMPLE, tmp_path, "--var", "email=fixed@example.com")
-    assert code == 0 and report["flows"][0]["steps"][0]["status"] == 409
+def test_without_the_smoke_user_login_fails_showing_the_answer(tmp_path: Path) -> None:
+    code, report = run_app(AuthApp(), EXAMPLE, tmp_path)
+    assert code == 1
+    login = report["flows"][0]["steps"][0]
+    assert (login["verdict"], login["reason"]) == ("fail", "status 401, expected 200")
+    assert login["excerpt"] == '401 {"detail": "bad credentials"}'
 
 
 @pytest.mark.parametrize(
@@ -78,16 +93,18 @@ def test_a_second_signup_gets_409_which_the_example_accepts(tmp_path: Path) -> N
         ("expired", "auth/login", "jwt access_token: expired"),
         ("opaque", "auth/login", "jwt access_token: not a JWT (expected three base64url parts)"),
         ("same_refresh", "token-refresh/refresh", "jwt access_token: the same token as access (expected a new one)"),
+        # a token whose header says ES256 checked against an RSA key the JWKS gives without alg
+        ("es256_vs_rsa", "auth/login", "jwt access_token: alg ES256 needs a EC key, JWKS key key-1 is RSA"),
     ],
 )
 def test_a_bad_token_fails_its_step_and_skips_what_needs_it(mode: str, step: str, reason: str, tmp_path: Path) -> None:
-    code, report = run_app(AuthApp(mode), EXAMPLE, tmp_path)
+    code, report = run_app(smoke_app(mode), EXAMPLE, tmp_path)
     assert code == 1 and report["passed"] is False
     verdict, why = steps(report)[step]
     assert verdict == "fail" and why.startswith(reason)
     if step == "auth/login":
         assert steps(report)["auth/me"] == ("skipped", "skipped: step login failed")
-        assert steps(report)["chat/send"] == ("skipped", "needs {access} from auth/login, which did not pass")
+        assert steps(report)["chat/stream"] == ("skipped", "needs {access} from auth/login, which did not pass")
 
 
 ROTATION = {
@@ -122,8 +139,9 @@ ROTATION = {
 }  # fmt: skip
 
 
-def test_after_a_rotation_refresh_still_works_and_tokens_verify_against_the_new_key(tmp_path: Path) -> None:
-    app = AuthApp()
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256", "RS256"])
+def test_after_a_rotation_refresh_still_works_and_tokens_verify_against_the_new_key(alg: str, tmp_path: Path) -> None:
+    app = AuthApp(alg=alg)
     code, report = run_app(app, write(tmp_path, ROTATION), tmp_path)
     assert code == 0, report
     assert app.published[0].kid != "key-1"  # the refreshed token was verified with a refetched JWKS
@@ -205,7 +223,7 @@ def actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_no_secret_or_captured_token_appears_in_any_output(
     mode: str, actions: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = AuthApp(mode)
+    app = smoke_app(mode)
     code, report = run_app(app, EXAMPLE, actions, "--format", "json")
     out = capsys.readouterr()
     assert code == (0 if not mode else 1)
@@ -283,7 +301,7 @@ def test_a_missing_secret_is_exit_2_naming_the_variable(
 
 
 def test_flow_selects_flows_and_a_missing_capture_skips_instead_of_sending(tmp_path: Path) -> None:
-    app = AuthApp()
+    app = smoke_app()
     code, report = run_app(app, EXAMPLE, tmp_path, "--flow", "chat")
     assert code == 1 and [f["name"] for f in report["flows"]] == ["chat"]
-    assert steps(report)["chat/send"][0] == "skipped" and app.posts("/api/v1/chat") == 0
+    assert steps(report)["chat/stream"][0] == "skipped" and app.posts("/api/v1/chat/stream") == 0

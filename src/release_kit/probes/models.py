@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Verdict(StrEnum):
@@ -37,12 +37,16 @@ class StepResult(Frozen):
     status: int | None
     elapsed_s: float
     reason: str
+    excerpt: str | None = None  # a failing step: the start of the body (or the end of a stream), redacted, bounded
+    evidence: list[str] = Field(default_factory=list)  # a passing step: what was proven (JWT verified, SSE events)
+    always: bool = False  # a teardown step, run whatever came before
 
 
 class FlowResult(Frozen):
     name: str
     verdict: Verdict
     steps: list[StepResult]
+    failed_at: str | None = None  # the first step that failed (a teardown's failure never hides it)
 
 
 class SmokeReport(Frozen):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from release_kit.probes.models import HealthReport, SmokeReport, Verdict
+from release_kit.probes.models import HealthReport, SmokeReport, StepResult, Verdict
 from release_kit.reporting import md_escape, table
 
 ICONS = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.SKIPPED: "⏭️"}
@@ -43,15 +43,28 @@ def health_markdown(report: HealthReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def step_said(step: StepResult) -> str:
+    """A step's reason with what backs it: the evidence of a pass, the body excerpt of a failure."""
+    said = "; ".join([step.reason, *step.evidence])
+    if step.excerpt:
+        said += f" — {step.excerpt}"
+    if step.always:
+        said += " (always)"
+    return said
+
+
 def smoke_headline(report: SmokeReport) -> str:
     bad = [f for f in report.flows if f.verdict is not Verdict.PASS]
     n = len(report.flows)
-    return "smoke: every flow passes" if not bad else f"smoke: {len(bad)} of {n} flow(s) fail"
+    if not bad:
+        return "smoke: every flow passes"
+    where = ", ".join(f"{f.name}/{f.failed_at}" if f.failed_at else f.name for f in bad)
+    return f"smoke: {len(bad)} of {n} flow(s) fail (first failure: {where})"
 
 
 def smoke_text(report: SmokeReport) -> str:
     rows = [
-        [f"{flow.name}/{s.name}", s.verdict.value.upper(), str(s.status or "—"), f"{s.elapsed_s:.2f}s", s.reason]
+        [f"{flow.name}/{s.name}", s.verdict.value.upper(), str(s.status or "—"), f"{s.elapsed_s:.2f}s", step_said(s)]
         for flow in report.flows
         for s in flow.steps
     ]
@@ -71,6 +84,6 @@ def smoke_markdown(report: SmokeReport) -> str:
         for s in flow.steps:
             lines.append(
                 f"| {md_escape(flow.name)} | {md_escape(s.name)} | {ICONS[s.verdict]} {s.verdict.value} | "
-                f"{s.status or '—'} | {s.elapsed_s:.2f}s | {md_escape(s.reason)} |"
+                f"{s.status or '—'} | {s.elapsed_s:.2f}s | {md_escape(step_said(s))} |"
             )
     return "\n".join(lines) + "\n"

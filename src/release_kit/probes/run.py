@@ -205,7 +205,9 @@ def run_smoke(
     verify = tls_context(ca_bundle)
     with (
         make_client(verify=verify, retrying=False, follow_redirects=False) as client,
-        make_client(verify=verify, policy=RetryPolicy(budget=min(RetryPolicy().budget, 60.0))) as jwks_client,
+        make_client(
+            verify=verify, policy=RetryPolicy(budget=min(RetryPolicy().budget, 60.0)), follow_redirects=False
+        ) as jwks_client,  # keys come from the jwks_url's own origin: a redirect is never followed
     ):
         verifier = None
         if spec.jwks_url:
@@ -216,7 +218,7 @@ def run_smoke(
     _publish(result, render.smoke_text(result), render.smoke_markdown(result), report_path, "smoke", fmt)
     failed = [(f, s) for f in result.flows for s in f.steps if s.verdict is Verdict.FAIL]
     for flow, step in failed if gha.in_actions() else []:
-        gha.error(step.reason, title=f"smoke {flow.name}/{step.name}: fail")
+        gha.error(render.step_said(step), title=f"smoke {flow.name}/{step.name}: fail")
     if result.passed:
         return ExitCode.OK
     if failed and all(s.status is None for _, s in failed) and runner.no_answer:

@@ -37,13 +37,86 @@ def _jmespath(expr: str) -> str:
 
 
 class JwtCheck(Strict):
-    claims: list[str] = Field(default_factory=list, description="Claims the token must carry.")
+    claims: list[str] | dict[str, Any] = Field(
+        default_factory=list,
+        description="Claims the token must carry: a list of names, or name -> the value it must have "
+        "({name} expands; a list claim such as aud passes when it holds the value).",
+    )
     differs_from: str | None = Field(
         None, pattern=NAME, description="A captured token this one must differ from (a refresh gives a new token)."
     )
     header: dict[str, str | int] = Field(
         default_factory=dict, description="Header fields the token must have, e.g. kid."
     )
+
+
+class Match(Strict):
+    """What one server-sent event must look like."""
+
+    json_: dict[str, Any] = Field(
+        default_factory=dict, alias="json", description="JMESPath on the event's data read as JSON -> the value."
+    )
+    event: str | None = Field(None, description="The event's name (its event: field).")
+    data_contains: str | None = Field(None, description="Text the event's data must contain.")
+
+    @field_validator("json_")
+    @classmethod
+    def _exprs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for expr in value:
+            _jmespath(expr)
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Match:
+        if not self.json_ and self.event is None and self.data_contains is None:
+            raise ValueError("give json, event or data_contains")
+        return self
+
+
+class SseExpect(Strict):
+    """Checks on the events of a ``stream: sse`` answer (comments such as ``: heartbeat`` are no events)."""
+
+    min_events: int | None = Field(None, ge=0, description="At least this many events.")
+    done: bool = Field(False, description="The stream must end with a [DONE] or done event.")
+    last: Match | None = Field(None, description="The last event (a [DONE]/done marker aside) must match.")
+    any_: Match | None = Field(None, alias="any", description="At least one event must match.")
+    none: Match | None = Field(None, description="No event may match (e.g. {json: {kind: error}}).")
+
+
+class CookieExpect(Strict):
+    """Attributes a cookie set by the answer must have; unset keys are not checked."""
+
+    httponly: bool | None = Field(None, description="HttpOnly is set (true) or not (false).")
+    secure: bool | None = Field(None, description="Secure is set (true) or not (false).")
+    samesite: Literal["strict", "lax", "none"] | None = Field(None, description="The SameSite value.")
+    path: str | None = Field(None, description="The cookie's Path.")
+
+    @field_validator("samesite", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class Not(Strict):
+    """What the answer must not hold."""
+
+    json_: dict[str, Any] = Field(
+        default_factory=dict, alias="json", description="JMESPath on the JSON body -> a value it must not equal."
+    )
+    body_contains: str | list[str] | None = Field(None, description="Text the body must not contain.")
+
+    @field_validator("json_")
+    @classmethod
+    def _exprs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for expr in value:
+            _jmespath(expr)
+        return value
+
+    @property
+    def contains(self) -> list[str]:
+        if self.body_contains is None:
+            return []
+        return [self.body_contains] if isinstance(self.body_contains, str) else self.body_contains
 
 
 class Expect(Strict):
@@ -57,8 +130,13 @@ class Expect(Strict):
         "its signature is verified when the spec has jwks_url.",
     )
     body_contains: str | list[str] | None = Field(None, description="Text the body must contain.")
-    sse_min_events: int | None = Field(None, ge=0, description="stream: sse only: at least this many events.")
-    sse_done: bool = Field(False, description="stream: sse only: the stream must end with a [DONE] or done event.")
+    sse_min_events: int | None = Field(None, ge=0, description="stream: sse only: same as sse.min_events.")
+    sse_done: bool = Field(False, description="stream: sse only: same as sse.done.")
+    sse: SseExpect | None = Field(None, description="stream: sse only: checks on the events.")
+    cookies: dict[str, CookieExpect] = Field(
+        default_factory=dict, description="Cookie name -> attributes; the answer must set the cookie."
+    )
+    not_: Not | None = Field(None, alias="not", description="What the answer must not hold.")
 
     @field_validator("json_", "jwt")
     @classmethod
@@ -76,6 +154,42 @@ class Expect(Strict):
         if self.body_contains is None:
             return []
         return [self.body_contains] if isinstance(self.body_contains, str) else self.body_contains
+
+    @property
+    def sse_checks(self) -> SseExpect:
+        """The sse checks, the older sse_min_events and sse_done keys folded in."""
+        sse = self.sse or SseExpect()
+        if self.sse_min_events is not None and sse.min_events is None:
+            sse = sse.model_copy(update={"min_events": self.sse_min_events})
+        if self.sse_done and not sse.done:
+            sse = sse.model_copy(update={"done": True})
+        return sse
+
+    @property
+    def uses_sse(self) -> bool:
+        return self.sse is not None or self.sse_min_events is not None or self.sse_done
+
+
+class Capture(Strict):
+    """Where a captured value comes from: one of json, header or cookie."""
+
+    json_: str | None = Field(None, alias="json", description="JMESPath on the JSON body.")
+    header: str | None = Field(None, description="A response header.")
+    cookie: str | None = Field(None, description="A cookie the answer set (or the flow's jar holds).")
+    secret: bool | None = Field(
+        None,
+        description="Mask the value (true) or not (false). Default: masked when it is a credential "
+        "(a cookie, a token-like header, a JWT, a name like token/secret/password/session).",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Capture:
+        given = [k for k, v in (("json", self.json_), ("header", self.header), ("cookie", self.cookie)) if v]
+        if len(given) != 1:
+            raise ValueError("give exactly one of json, header or cookie")
+        if self.json_:
+            _jmespath(self.json_)
+        return self
 
 
 class Retry(Strict):
@@ -95,8 +209,13 @@ class Step(Strict):
         None, description="sse: read server-sent events until a [DONE]/done event, the end, the timeout or 1 MiB."
     )
     expect: Expect = Field(default_factory=Expect)
-    capture: dict[str, str] = Field(
-        default_factory=dict, description="name -> JMESPath on the JSON body; captured values are masked."
+    capture: dict[str, str | Capture] = Field(
+        default_factory=dict,
+        description="name -> JMESPath on the JSON body, or {json|header|cookie: ..., secret: true|false}. "
+        "Credentials are masked; booleans, numbers and short words never are.",
+    )
+    always: bool = Field(
+        False, description="Run even when an earlier step of the flow failed (teardown); its failure is reported too."
     )
 
     @field_validator("json_")
@@ -122,12 +241,19 @@ class Step(Strict):
 
     @field_validator("capture")
     @classmethod
-    def _captures(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, expr in value.items():
+    def _captures(cls, value: dict[str, str | Capture]) -> dict[str, str | Capture]:
+        for name, source in value.items():
             if not re.match(NAME, name):
                 raise ValueError(f"capture name {name!r}: expected letters, digits and _")
-            _jmespath(expr)
+            if isinstance(source, str):
+                _jmespath(source)
         return value
+
+    def captures(self) -> dict[str, Capture]:
+        """Every capture in its long form."""
+        return {
+            name: Capture(json_=source) if isinstance(source, str) else source for name, source in self.capture.items()
+        }
 
     @model_validator(mode="after")
     def _consistent(self) -> Step:
@@ -139,8 +265,8 @@ class Step(Strict):
                 f"step {self.name!r}: retry on a {self.method} would send it again; "
                 "remove retry, or add idempotent: true if the endpoint is safe to repeat"
             )
-        if self.stream is None and (self.expect.sse_min_events is not None or self.expect.sse_done):
-            raise ValueError(f"step {self.name!r}: sse_min_events and sse_done need stream: sse")
+        if self.stream is None and self.expect.uses_sse:
+            raise ValueError(f"step {self.name!r}: sse, sse_min_events and sse_done need stream: sse")
         return self
 
     @property
@@ -200,6 +326,18 @@ def step_inputs(step: Step) -> Iterator[tuple[str, Any]]:
     yield "form", step.form
     yield "body", step.body
     yield "expect", step.expect.json_
+    yield "expect", step.expect.body_contains
+    for check in step.expect.jwt.values():
+        if isinstance(check.claims, dict):
+            yield "expect", check.claims
+    if step.expect.not_ is not None:
+        yield "expect", step.expect.not_.json_
+        yield "expect", step.expect.not_.body_contains
+    sse = step.expect.sse
+    for match in (sse.last, sse.any_, sse.none) if sse else ():
+        if match is not None:
+            yield "expect", match.json_
+            yield "expect", match.data_contains
 
 
 def step_needs(step: Step) -> set[str]:

@@ -1,14 +1,52 @@
-"""A bounded reader of server-sent events: it stops at a done event, the end, a time limit or a size limit."""
+"""A bounded reader of server-sent events: it stops at a done event, the end, a time limit or a size limit.
+
+Each event keeps its name and its data, read as JSON when it is JSON; comments (``: heartbeat``)
+are no events.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 SSE_LIMIT = 1024 * 1024
 DONE_DATA = frozenset({"[DONE]"})
 DONE_EVENTS = frozenset({"done"})
+
+
+NOT_JSON: Any = object()  # the data of an event that is not JSON
+ERROR_WORDS = frozenset({"error", "failed", "failure"})
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    name: str  # the event: field, "" when none
+    data: str
+    json: Any = NOT_JSON
+    done: bool = False  # a [DONE] data or done event: the end marker
+
+    @property
+    def is_json(self) -> bool:
+        return self.json is not NOT_JSON
+
+    @property
+    def kind(self) -> str | None:
+        """What the event says it is: a JSON object's kind or type, else its event name."""
+        if isinstance(self.json, dict):
+            for key in ("kind", "type"):
+                if isinstance(self.json.get(key), str):
+                    return str(self.json[key])
+        return self.name or None
+
+    @property
+    def is_error(self) -> bool:
+        """An event that reports a failure: named error, or JSON whose kind/type says so or that holds an error."""
+        if self.name.lower() in ERROR_WORDS or (self.kind or "").lower() in ERROR_WORDS:
+            return True
+        return isinstance(self.json, dict) and self.json.get("error") not in (None, False, "", {}, [])
 
 
 @dataclass(frozen=True)
@@ -17,6 +55,12 @@ class SseRead:
     events: int
     done: bool
     stopped: str  # "done", "end", "time", "size", or "content-type" (the answer is no event stream)
+    items: tuple[SseEvent, ...] = field(default=())
+
+    @property
+    def content(self) -> list[SseEvent]:
+        """The events, the end marker aside."""
+        return [e for e in self.items if not e.done]
 
 
 def read_events(chunks: Iterable[bytes], *, ends: float, limit: int = SSE_LIMIT) -> SseRead:
@@ -26,9 +70,10 @@ def read_events(chunks: Iterable[bytes], *, ends: float, limit: int = SSE_LIMIT)
     events = 0
     pending = bytearray()
     fields: dict[str, list[str]] = {}
+    items: list[SseEvent] = []
 
     def finish(text: str, stopped: str, done: bool = False) -> SseRead:
-        return SseRead(text, events, done, stopped)
+        return SseRead(text, events, done, stopped, tuple(items))
 
     for chunk in chunks:
         if len(raw) + len(chunk) > limit:
@@ -47,12 +92,15 @@ def read_events(chunks: Iterable[bytes], *, ends: float, limit: int = SSE_LIMIT)
                 if fields:
                     # an event is dispatched only when it carries data (the SSE rules): a block of
                     # `event:`/`id:` lines alone, or a page's blank lines, is no event
-                    events += "data" in fields
                     data = "\n".join(fields.get("data", []))
                     event = (fields.get("event") or [""])[-1]
+                    is_done = data.strip() in DONE_DATA or event in DONE_EVENTS
+                    if "data" in fields:
+                        events += 1
+                        items.append(SseEvent(event, data, _json(data), is_done))
                     fields = {}
-                    if data.strip() in DONE_DATA or event in DONE_EVENTS:
-                        return SseRead(raw.decode("utf-8", errors="replace"), events, True, "done")
+                    if is_done:
+                        return finish(raw.decode("utf-8", errors="replace"), "done", True)
                 continue
             if line.startswith(":"):
                 continue  # a comment (keep-alive)
@@ -62,6 +110,13 @@ def read_events(chunks: Iterable[bytes], *, ends: float, limit: int = SSE_LIMIT)
             return finish(raw.decode("utf-8", errors="replace"), "time")
     # an event not closed by its blank line when the stream ends is dropped, as the SSE spec says
     return finish(raw.decode("utf-8", errors="replace"), "end")
+
+
+def _json(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return NOT_JSON
 
 
 def _line_end(buffer: bytearray) -> tuple[int, int] | None:
