@@ -199,15 +199,15 @@ SMOKE_PASSWORD = "selftest-Horse-Battery-Staple-0xC0FFEE"
 
 
 def test_smoke_runs_under_a_runner_with_the_password_as_a_secret(tmp_path: Path) -> None:
-    app = auth_app.AuthApp()
+    app = auth_app.AuthApp(users={auth_app.SMOKE_EMAIL: SMOKE_PASSWORD})  # the pre-provisioned smoke user
     with auth_app.serve(app) as url:
         log, results = run_act("smoke", tmp_path, {"SELFTEST_API_URL": url}, {"SMOKE_PASSWORD": SMOKE_PASSWORD})
     assert "smoke passed=true" in results
     assert outputs_in(log)["passed"] == "true"
     assert "Summary - ### release-kit smoke" in log and "| token-refresh | refresh | ✅ pass |" in log
-    assert app.posts("/api/v1/auth/register") == 1 and app.posts("/api/v1/chat") == 1
-    # the secret reached the app through the step's env ...
-    assert SMOKE_PASSWORD in set(app.users.values())
+    assert app.posts("/api/v1/auth/register") == 0 and app.posts("/api/v1/chat/stream") == 1  # no signup
+    # the secret reached the app through the step's env: the smoke user logged in with it ...
+    assert app.posts("/api/v1/auth/token") == 1
     # ... and neither it nor any token the app issued reached act's log
     tokens = set(app.refresh_tokens) | set(app.last_access.values())
     tokens |= {h["authorization"].removeprefix("Bearer ") for _, _, h, _ in app.requests if "authorization" in h}

@@ -53,7 +53,7 @@ class App(auth_app.AuthApp):
     """The auth app of tests/probes, also answering the readiness endpoints health polls."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(users={auth_app.SMOKE_EMAIL: SMOKE_PASSWORD})  # the pre-provisioned smoke user
         self.ready_polls = 0
 
     def handle(
@@ -379,9 +379,9 @@ def test_the_deploy_half_runs_under_a_runner_against_moto(moto: str, tmp_path: P
     assert taken["DBInstanceIdentifier"] == "agent-pg"
     # health polled each app's readiness endpoint until three answers in a row; smoke ran on the api
     assert done.api.ready_polls >= 3 and done.web.ready_polls >= 3
-    assert done.api.posts("/api/v1/auth/register") == 1 and done.api.posts("/api/v1/chat") == 1
-    assert SMOKE_PASSWORD in done.api.users.values()
-    assert not done.web.users
+    assert done.api.posts("/api/v1/auth/register") == 0 and done.api.posts("/api/v1/chat/stream") == 1
+    assert done.api.posts("/api/v1/auth/token") == 1  # the smoke user logged in with the secret
+    assert done.web.posts("/api/v1/auth/token") == 0
     # no rollback after a good deploy; no secret in the runner's log
     assert "Roll back" not in log
     assert_no_secret_in(log, done.api)
@@ -426,7 +426,7 @@ def test_a_failed_web_rollout_ends_in_the_rollback_job(moto: str, tmp_path: Path
     # health after the rollback checked both apps (web only then: the deploy stopped before its check);
     # smoke never ran on a failed deploy
     assert done.api.ready_polls >= 6 and done.web.ready_polls >= 3
-    assert done.api.posts("/api/v1/auth/register") == 0
+    assert done.api.posts("/api/v1/auth/token") == 0
     assert TOKEN not in log and SMOKE_PASSWORD not in log and AWS_SECRET not in log
 
 
@@ -442,7 +442,7 @@ def test_a_deploy_cancelled_during_its_web_rollout_still_writes_its_record(moto:
     ]  # fmt: skip
     assert "::warning title=Deploy cancelled::cancelled during deploy-web; recorded as a failure" in log
     assert "cancelled_during=deploy-web" in log
-    assert done.api.posts("/api/v1/auth/register") == 0  # smoke never ran
+    assert done.api.posts("/api/v1/auth/token") == 0  # smoke never ran
     assert TOKEN not in log and SMOKE_PASSWORD not in log and AWS_SECRET not in log
     [record] = done.github.deployments
     assert record["ref"] == TAG and record["payload"]["images"] == NEW

@@ -184,7 +184,7 @@ def smoke(
     report_path: Path | None,
     fmt: str,
 ) -> int:
-    """Run the smoke flows (signup/login, chat, token refresh) against a deploy."""
+    """Run the smoke flows (log in as the smoke user, /me, chat stream, token refresh) against a deploy."""
     from release_kit.probes.run import run_smoke
 
     return run_smoke(

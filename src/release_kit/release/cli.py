@@ -29,7 +29,9 @@ def release_options(func: F) -> F:
                 multiple=True,
                 envvar=env("packages"),
                 type=click.Path(file_okay=False, path_type=Path),
-                help="A Python package folder. Repeatable.",
+                help="A Python package folder (any PEP 517 backend; a version from git tags via setuptools_scm, "
+                "hatch-vcs or uv-dynamic-versioning is built at the tag's). Repeatable, in any order: built in "
+                "dependency order.",
             ),
             click.option(
                 "--frontend",

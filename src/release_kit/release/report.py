@@ -7,21 +7,37 @@ from pathlib import Path
 
 from release_kit import gha
 from release_kit.errors import ExitCode
-from release_kit.release.models import ReleasePlan, Role
+from release_kit.release.models import PackageBuild, ReleasePlan, Role
 from release_kit.release.transaction import ReleaseReport
-from release_kit.reporting import emit, md_code, md_link, table, write_report
+from release_kit.reporting import emit, md_code, md_escape, md_link, table, write_report
+
+
+def _how(build: PackageBuild) -> str:
+    """How one package's version was decided, e.g. ``hatch-vcs (SETUPTOOLS_SCM_PRETEND_VERSION=1.4.0)``."""
+    pretend = f" ({', '.join(f'{k}={v}' for k, v in build.pretend.items())})" if build.pretend else ""
+    siblings = f"; siblings from this run: {', '.join(build.siblings)}" if build.siblings else ""
+    return f"{build.versioning}{pretend}{siblings}"
 
 
 def text(result: ReleasePlan) -> str:
     kind = "pre-release" if result.prerelease else "release"
     rows = [[a.name, a.role.value, str(a.size), a.sha256] for a in result.assets]
-    return f"{result.tag} ({kind} {result.version}): {len(result.assets)} assets\n\n" + table(
-        ["ASSET", "ROLE", "BYTES", "SHA256"], rows
+    built = "".join(f"built {b.name} {b.version} from {b.package}: {_how(b)}\n" for b in result.builds)
+    return (
+        f"{result.tag} ({kind} {result.version}): {len(result.assets)} assets\n"
+        + (f"\n{built}" if built else "")
+        + "\n"
+        + table(["ASSET", "ROLE", "BYTES", "SHA256"], rows)
     )
 
 
 def markdown(result: ReleasePlan) -> str:
-    lines = [f"### release-kit: {result.tag}", "", "| Asset | Role | Bytes | sha256 |", "| --- | --- | --- | --- |"]
+    lines = [f"### release-kit: {result.tag}", ""]
+    if result.builds:
+        lines += ["| Package | Version | Built at the tag by |", "| --- | --- | --- |"]
+        lines += [f"| {md_code(b.name)} | {b.version} | {md_escape(_how(b))} |" for b in result.builds]
+        lines.append("")
+    lines += ["| Asset | Role | Bytes | sha256 |", "| --- | --- | --- | --- |"]
     lines += [f"| {md_code(a.name)} | {a.role.value} | {a.size} | `{a.sha256}` |" for a in result.assets]
     return "\n".join(lines) + "\n"
 
