@@ -103,3 +103,18 @@ def test_the_reason_counts_the_most_common_failure_among_the_last_answers() -> N
     assert summarize([degraded] * 5, 3) == 'json status = "degraded", expected "ready"'
     assert summarize([], 3) == "no attempt finished before the deadline"
     assert "2 passing answer(s) in a row" in summarize([new, new], 3)
+
+
+def test_a_value_nested_as_deep_as_json_allows_is_shown_without_exhausting_the_stack() -> None:
+    import json
+    import sys
+
+    from release_kit import gha
+    from release_kit.probes.verdicts import show
+
+    gha.mask("deep-secret-value")
+    depth = sys.getrecursionlimit() - 100
+    nested = json.loads("[" * depth + '"deep-secret-value"' + "]" * depth)
+    shown = show(nested)
+    assert "deep-secret-value" not in shown
+    assert shown.startswith("[[[")

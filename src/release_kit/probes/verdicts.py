@@ -83,14 +83,20 @@ def parse_expect_json(item: str) -> JsonCheck:
     raise InputError(f"--expect-json {item!r}: expected EXPR=VALUE, e.g. status=ready")
 
 
-def _redacted(value: Any) -> Any:
-    """``value`` with every known secret replaced in its strings, before anything escapes them."""
+SHOWN_DEPTH = 16  # a quoted value is cut to a line: what is nested deeper is never shown, so never walked
+
+
+def _redacted(value: Any, depth: int = 0) -> Any:
+    """``value`` with every known secret replaced in its strings, before anything escapes them; below
+    :data:`SHOWN_DEPTH` levels it is ``"…"`` (a body nested a thousand deep cannot exhaust the stack)."""
     if isinstance(value, str):
         return gha.redact(value)
+    if isinstance(value, list | dict) and depth >= SHOWN_DEPTH:
+        return "…"
     if isinstance(value, list):
-        return [_redacted(v) for v in value]
+        return [_redacted(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {gha.redact(str(k)): _redacted(v) for k, v in value.items()}
+        return {gha.redact(str(k)): _redacted(v, depth + 1) for k, v in value.items()}
     return value
 
 
