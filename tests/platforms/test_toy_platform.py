@@ -14,8 +14,10 @@ from release_kit.cli import run_cli
 from release_kit.http import Clock
 from release_kit.image_refs import ImageRef
 from release_kit.platforms import Engine, Words
+from release_kit.preflight.checks import Check, Verdict
 from release_kit.preflight.facts import Container, Facts, SecretMeta, SecretRef, Service
-from release_kit.rollout.models import RoleResult, Verdict
+from release_kit.rollout.models import RoleResult
+from release_kit.rollout.models import Verdict as RolloutVerdict
 from release_kit.rollout.waiting import Deadline
 from release_kit.target.settings import DeploySettings, Role
 
@@ -33,14 +35,16 @@ class ToyEngine:
     ) -> RoleResult:
         self.calls += 1
         self.deployed.append((name, str(image)))
-        return RoleResult(role=role, service=name, image=str(image), verdict=Verdict.PASS, reason="toy rolled it")
+        return RoleResult(
+            role=role, service=name, image=str(image), verdict=RolloutVerdict.PASS, reason="toy rolled it"
+        )
 
     def migrate(
         self, name: str, wanted_container: str | None, command: list[str], image: ImageRef | None, deadline: Deadline
     ) -> dict[str, Any]:
         self.calls += 1
         self.migrations.append((name, command))
-        return {"verdict": Verdict.PASS, "reason": "toy job exited 0"}
+        return {"verdict": RolloutVerdict.PASS, "reason": "toy job exited 0"}
 
 
 class Toy:
@@ -106,6 +110,11 @@ class Toy:
     def migration_target(self, settings: DeploySettings) -> str:
         return "toy-migrations"
 
+    def check_access(
+        self, settings: DeploySettings, *, credential: Any = None, endpoint: str | None = None
+    ) -> tuple[list[Check], int]:
+        return [Check(check="access", subject="toy:Deploy", verdict=Verdict.PASS, reason="allowed")], 1
+
 
 @pytest.fixture
 def toy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Toy, Path]:
@@ -150,3 +159,10 @@ def test_an_unregistered_platform_is_a_config_error_naming_the_known_ones(
     config.write_text("deploy:\n  platform: toy\n  services:\n    api: a\n    web: w\n")
     assert run_cli(["preflight", "--config", str(config)]) == 2
     assert "ecs, container-apps" in capsys.readouterr().err
+
+
+def test_check_access_asks_a_registered_platform(toy: tuple[Toy, Path], tmp_path: Path) -> None:
+    _, config = toy
+    report = tmp_path / "access.json"
+    assert run_cli(["preflight", "--check-access", "--config", str(config), "--report", str(report)]) == 0
+    assert json.loads(report.read_text())["checks"][0]["subject"] == "toy:Deploy"

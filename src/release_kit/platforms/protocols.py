@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from release_kit.http import Clock
     from release_kit.image_refs import ImageRef
+    from release_kit.preflight.checks import Check
     from release_kit.preflight.facts import Facts
     from release_kit.rollout.models import RoleResult
     from release_kit.rollout.waiting import Deadline
@@ -77,3 +78,9 @@ class Platform(Protocol):
 
     def migration_target(self, settings: DeploySettings) -> str:
         """What the one-off migration runs as: a service to copy, or a job to start."""
+
+    def check_access(
+        self, settings: DeploySettings, *, credential: Any = None, endpoint: str | None = None
+    ) -> tuple[list[Check], int]:
+        """Whether the identity running this can do what migrate, deploy and rollback will do, one row
+        per permission (failed rows name what to grant), and the number of cloud requests made."""

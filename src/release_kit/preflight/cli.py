@@ -32,6 +32,13 @@ from release_kit.target.options import where_options
     "--allow-unknown", is_flag=True, envvar=env("allow-unknown"), help="Checks that could not be judged do not fail."
 )
 @click.option(
+    "--check-access",
+    is_flag=True,
+    envvar=env("check-access"),
+    help="Instead of the checklist: ask the cloud whether this identity may do what migrate, deploy and "
+    "rollback will do on the configured resources (ecs: IAM's policy simulator), naming what to grant.",
+)
+@click.option(
     "--arm-endpoint",
     envvar=[env("arm-endpoint"), "AZURE_ARM_ENDPOINT"],
     help="container-apps: Azure Resource Manager URL for sovereign clouds. Default: https://management.azure.com.",
@@ -49,6 +56,7 @@ def preflight(
     task_definitions: tuple[str, ...],
     app_files: tuple[str, ...],
     allow_unknown: bool,
+    check_access: bool,
     arm_endpoint: str | None,
     report_path: Path | None,
     fmt: str,
@@ -73,6 +81,7 @@ def preflight(
         task_definitions=task_definitions,
         app_files=app_files,
         allow_unknown=allow_unknown,
+        check_access=check_access,
         arm_endpoint=arm_endpoint,
         report_path=report_path,
         fmt=fmt,

@@ -64,6 +64,7 @@ def run(
     arm_endpoint: str | None,
     report_path: Path | None,
     fmt: str,
+    check_access: bool = False,
     credential: Any = None,
     now: Callable[[], datetime] | None = None,
 ) -> ExitCode:
@@ -77,6 +78,11 @@ def run(
         services=services,
         containers=containers,
     )
+    if check_access:
+        where = get(settings.require_platform())
+        rows, calls = where.check_access(settings, credential=credential, endpoint=arm_endpoint)
+        report = build_report(where.name, rows, calls, allow_unknown=allow_unknown)
+        return publish(report, report_path, fmt, allow_unknown=allow_unknown)
     facts, calls = collect(
         settings,
         task_definitions=parse_role_pairs(task_definitions, "--task-definition"),

@@ -16,6 +16,7 @@ from release_kit.platforms.protocols import Words
 if TYPE_CHECKING:
     from release_kit.http import Clock
     from release_kit.platforms.protocols import Engine
+    from release_kit.preflight.checks import Check
     from release_kit.preflight.facts import Facts
     from release_kit.target.settings import DeploySettings, Role
 
@@ -91,6 +92,14 @@ class ContainerApps:
                 "no migration job: set deploy.migrations.job in .github/release-kit.yml or pass --job NAME"
             )
         return settings.migrations.job
+
+    def check_access(
+        self, settings: DeploySettings, *, credential: Any = None, endpoint: str | None = None
+    ) -> tuple[list[Check], int]:
+        raise InputError(
+            "--check-access is not built for container-apps yet: assign the roles release-kit init prints "
+            "(Container Apps Contributor and Reader on the resource group)"
+        )
 
 
 PLATFORM = ContainerApps()

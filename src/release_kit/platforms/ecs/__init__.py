@@ -15,6 +15,7 @@ from release_kit.platforms.protocols import Words
 if TYPE_CHECKING:
     from release_kit.http import Clock
     from release_kit.platforms.protocols import Engine
+    from release_kit.preflight.checks import Check
     from release_kit.preflight.facts import Facts
     from release_kit.target.settings import DeploySettings, Role
 
@@ -78,6 +79,18 @@ class Ecs:
 
     def migration_target(self, settings: DeploySettings) -> str:
         return settings.require_service("api")  # the migration runs as a one-off task of the API's service
+
+    def check_access(
+        self, settings: DeploySettings, *, credential: Any = None, endpoint: str | None = None
+    ) -> tuple[list[Check], int]:
+        from release_kit.clouds.aws import Aws
+        from release_kit.platforms.ecs import access
+
+        self.check_settings(settings)
+        aws = Aws(settings.aws_region())
+        with gha.group("preflight: asking IAM's policy simulator what the deploy role may do"):
+            rows = access.check(settings, aws)
+        return rows, aws.calls
 
 
 PLATFORM = Ecs()
