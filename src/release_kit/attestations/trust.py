@@ -316,6 +316,10 @@ class Trust:
                 ) from None
             self.notes.append(f"every bundle verified against {self.custom} alone (--custom-trusted-root)")
 
+    @property
+    def custom_root(self) -> RootFile | None:
+        return self._custom_root
+
     def github(self) -> tuple[RootFile | None, str]:
         """GitHub's instance root (or the custom one), or None and why not."""
         if self._custom_root is not None:

@@ -86,9 +86,13 @@ def _public_good(raw: bytes, trust: Trust) -> tuple[Any, str, bytes] | BundleChe
         bundle = Bundle.from_json(raw)
     except (InvalidBundle, ValueError) as exc:
         return BundleCheck(UNVERIFIABLE, reasons=[_one_line(str(exc))], instance=PUBLIC_GOOD)
+    custom = trust.custom_root
+    if custom is not None and not custom.has_tlogs:
+        why = f"trusted root: {custom.label} lists no transparency log, so this bundle's log entry cannot be checked"
+        return BundleCheck(UNVERIFIED, reasons=[why], instance=PUBLIC_GOOD)
     try:
         verifier = trust.public_good_verifier()
-    except VerificationError as exc:  # a custom root without a transparency log
+    except Exception as exc:  # sigstore-python refuses the custom root: the bundle cannot pass against it
         return BundleCheck(UNVERIFIED, reasons=[f"trusted root: {_one_line(str(exc))}"], instance=PUBLIC_GOOD)
     try:
         payload_type, payload = verifier.verify_dsse(bundle, _accept_all())
