@@ -124,7 +124,7 @@ def test_refresh_fetches_the_trusted_root_into_a_private_cache(repo: Repository,
     got = refresh(repo, url, cache, repo.root_bytes())
     assert got.path is not None and got.path.read_bytes() == GITHUB_ROOT
     assert got.note == f"GitHub's trusted root refreshed through TUF from {url}"
-    for folder in (cache / "metadata", cache / "targets"):
+    for folder in (cache, cache / "metadata", cache / "targets"):
         assert folder.stat().st_mode & 0o777 == 0o700
 
 

@@ -191,7 +191,11 @@ def refresh_github_root(
     url = (url or os.environ.get(TUF_URL_VARIABLE) or GITHUB_TUF_URL).rstrip("/")
     cache = cache or cache_dir()
     bootstrap = bootstrap if bootstrap is not None else shipped_github_root()
-    metadata_dir, targets_dir = _private_dir(cache / "metadata"), _private_dir(cache / "targets")
+    try:
+        _private_dir(cache)
+        metadata_dir, targets_dir = _private_dir(cache / "metadata"), _private_dir(cache / "targets")
+    except OSError as exc:
+        return Refreshed(None, f"the TUF cache {cache} cannot be created: {exc.strerror or exc}")
     try:
         updater = Updater(
             metadata_dir=str(metadata_dir),
