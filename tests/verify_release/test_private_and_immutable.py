@@ -196,7 +196,7 @@ def test_require_immutable_needs_the_release_attestation_verified(instance: Loca
     ("change", "reason"),
     [
         ({"attested": {APP: b"other bytes"}}, f"names {APP} with sha256:"),
-        ({"attested": {APP: b"app bytes", "extra.bin": b"x"}}, "names the asset extra.bin, which is not on"),
+        ({"attested": {APP: b"app bytes", "extra.bin": b"x"}}, "names the asset 'extra.bin', which is not on"),
         ({"attested": {"other.tgz": b"x"}}, f"does not name the asset {APP}"),
         ({"signer": f"https://github.com/octo-org/app/{WORKFLOW}"}, "not by GitHub's release signer"),
     ],

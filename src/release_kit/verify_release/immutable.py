@@ -62,6 +62,15 @@ def _signer_ok(uri: str | None, server: str) -> bool:
     return TENANT_SIGNER.fullmatch(uri) is not None
 
 
+MAX_REASONS = 20
+
+
+def _cut(value: object) -> str:
+    """A value from the attestation, quoted and bounded for the report."""
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def judge_statement(
     check: BundleCheck, *, repository: str, tag: str, commit: str, assets: dict[str, str | None], server: str
 ) -> list[str]:
@@ -72,11 +81,11 @@ def judge_statement(
     predicate: dict[str, Any] = found if isinstance(found, dict) else {}
     signer = _signer(check.certificate)
     if not _signer_ok(signer, server):
-        reasons.append(f"signed by {signer!r}, not by GitHub's release signer {DOTCOM_SIGNER!r}")
+        reasons.append(f"signed by {_cut(signer)}, not by GitHub's release signer {DOTCOM_SIGNER!r}")
     if str(predicate.get("repository", "")).lower() != repository.lower():
-        reasons.append(f"names repository {predicate.get('repository')!r}, expected {repository!r}")
+        reasons.append(f"names repository {_cut(predicate.get('repository'))}, expected {repository!r}")
     if predicate.get("tag") != tag:
-        reasons.append(f"names tag {predicate.get('tag')!r}, expected {tag!r}")
+        reasons.append(f"names tag {_cut(predicate.get('tag'))}, expected {tag!r}")
     subjects = [s for s in statement.get("subject") or [] if isinstance(s, dict)]
     purl = f"pkg:github/{repository}@{tag}".lower()
     tag_subjects = [s for s in subjects if str(s.get("uri", "")).lower() == purl]
@@ -95,7 +104,9 @@ def judge_statement(
         elif digest is not None and attested[name] != digest:
             reasons.append(f"names {name} with sha256:{attested[name][:12]}..., the asset is sha256:{digest[:12]}...")
     for name in sorted(set(attested) - set(assets)):
-        reasons.append(f"names the asset {name}, which is not on the release")
+        reasons.append(f"names the asset {_cut(name)}, which is not on the release")
+    if len(reasons) > MAX_REASONS:
+        reasons = [*reasons[:MAX_REASONS], f"and {len(reasons) - MAX_REASONS} more"]
     return reasons
 
 
