@@ -153,7 +153,8 @@ def test_the_option_works_from_the_command_line_and_refuses_a_missing_file(
         base = ["verify-release", "--repo", fake.full_name, "--tag", "v1.0.0", "--expect", WHEEL,
                 "--source-ref", "refs/heads/main"]  # fmt: skip
         assert run_cli([*base, "--custom-trusted-root", str(GITHUB_ROOT)]) == 0
-        assert "trusted root: every bundle verified against" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "trusted root: every bundle verified against" in out and "ghs_cliToken0042" not in out
         assert run_cli([*base, "--custom-trusted-root", str(tmp_path / "nope.json")]) == 2
         assert "--custom-trusted-root" in capsys.readouterr().err
 
@@ -195,7 +196,7 @@ def test_require_immutable_needs_the_release_attestation_verified(instance: Loca
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"attested": {APP: b"other bytes"}}, f"names {APP} with sha256:"),
+        ({"attested": {APP: b"other bytes"}}, f"names '{APP}' with sha256:"),
         ({"attested": {APP: b"app bytes", "extra.bin": b"x"}}, "names the asset 'extra.bin', which is not on"),
         ({"attested": {"other.tgz": b"x"}}, f"does not name the asset {APP}"),
         ({"signer": f"https://github.com/octo-org/app/{WORKFLOW}"}, "not by GitHub's release signer"),
@@ -248,3 +249,14 @@ def test_text_and_summary_say_immutable_and_the_release_attestation(
     assert code == 1 and "immutable release: no" in out and "FAILED: the release is not immutable" in out
     assert "::error title=release::the release is not immutable (--require-immutable)" in out
     assert "- immutable release: no" in summary.read_text()
+
+
+def test_assets_not_downloaded_are_matched_by_githubs_digest(instance: LocalInstance, tmp_path: Path) -> None:
+    served = immutable_release(instance, attested={APP: b"app bytes", "NOTES.txt": b"notes"})
+    served.fake.add_asset(served.fake.release_by_tag("v1.0.0"), "NOTES.txt", b"notes")
+    trust = local_trust(instance, tmp_path)
+    code, report = verify(served, tmp_path, trust, allow_extra=True, require_immutable=True)
+    assert code == 0 and report["release_attestation"]["status"] == "verified"
+    served.fake.assets_of("v1.0.0")["NOTES.txt"]["digest"] = "sha256:" + "0" * 64  # not what was attested
+    code, report = verify(served, tmp_path, trust, allow_extra=True)
+    assert code == 1 and "names 'NOTES.txt' with sha256:" in report["release_attestation"]["reasons"][0]

@@ -102,7 +102,9 @@ def judge_statement(
         if name not in attested:
             reasons.append(f"does not name the asset {name} (added after publishing?)")
         elif digest is not None and attested[name] != digest:
-            reasons.append(f"names {name} with sha256:{attested[name][:12]}..., the asset is sha256:{digest[:12]}...")
+            reasons.append(
+                f"names {_cut(name)} with sha256:{attested[name][:12]}..., the asset is sha256:{digest[:12]}..."
+            )
     for name in sorted(set(attested) - set(assets)):
         reasons.append(f"names the asset {_cut(name)}, which is not on the release")
     if len(reasons) > MAX_REASONS:

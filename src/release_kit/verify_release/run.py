@@ -91,8 +91,9 @@ def run(
     base = f"/repos/{name.owner}/{name.name}"
     gh = client or GitHubClient()
     try:
-        report = _verify(gh, base, name.full_name, tag, patterns, policy, allow_extra, offline_bundles, trust)
-        report = _release_checks(gh, base, report, release_assets(report), policy.server, trust, offline_bundles)
+        report, digests = _verify(gh, base, name.full_name, tag, patterns, policy, allow_extra, offline_bundles, trust)
+        assets = release_assets(report, digests)
+        report = _release_checks(gh, base, report, assets, policy.server, trust, offline_bundles)
         report = _judge_release(report, allow_extra, require_immutable, trust)
     finally:
         if client is None:
@@ -110,7 +111,8 @@ def _verify(
     allow_extra: bool,
     offline: Path | None,
     trust: Trust,
-) -> VerifyReport:
+) -> tuple[VerifyReport, dict[str, str | None]]:
+    """The report, and GitHub's digest of every asset on the release (by name)."""
     try:
         release = gh.get_json(f"{base}/releases/tags/{tag}")
     except GitHubError as err:
@@ -119,7 +121,7 @@ def _verify(
         drafts = [r for r in gh.paginate(f"{base}/releases") if r.get("tag_name") == tag and r.get("draft")]
         why = "only a draft exists: a draft is not a published release" if drafts else "no release for this tag"
         missing = [AssetResult(name=p, status=Status.MISSING, verified=False, reasons=[why]) for p in patterns]
-        return VerifyReport(repository=repository, tag=tag, release_url=None, passed=False, assets=missing)
+        return VerifyReport(repository=repository, tag=tag, release_url=None, passed=False, assets=missing), {}
     remote = list(gh.paginate(f"{base}/releases/{release['id']}/assets"))
     by_name = {a["name"]: a for a in remote}
     results: list[AssetResult] = []
@@ -189,10 +191,8 @@ def _verify(
             )
         )
     passed = all(r.verified or (r.status is Status.UNEXPECTED and allow_extra) for r in results)
-    for extra in results:  # GitHub's digest of assets not downloaded, for the release attestation
-        if extra.status is Status.UNEXPECTED and isinstance(by_name[extra.name].get("digest"), str):
-            extra.digest = by_name[extra.name]["digest"]
-    return VerifyReport(
+    github_digests = {n: a.get("digest") if isinstance(a.get("digest"), str) else None for n, a in by_name.items()}
+    report = VerifyReport(
         repository=repository,
         tag=tag,
         release_url=release.get("html_url"),
@@ -200,15 +200,19 @@ def _verify(
         assets=results,
         immutable=bool(release.get("immutable")),
     )
+    return report, github_digests
 
 
-def release_assets(report: VerifyReport) -> dict[str, str | None]:
-    """Every asset on the release with its sha256 (downloaded, or GitHub's for unexpected ones)."""
-    return {
-        a.name: (a.digest.removeprefix("sha256:") if a.digest and a.digest.startswith("sha256:") else None)
-        for a in report.assets
-        if a.status is not Status.MISSING
-    }
+def release_assets(report: VerifyReport, github_digests: dict[str, str | None]) -> dict[str, str | None]:
+    """Every asset on the release with its sha256: of the downloaded bytes, or GitHub's for the
+    assets not downloaded (unexpected ones); None when neither is known (not compared)."""
+    out: dict[str, str | None] = {}
+    for asset in report.assets:
+        if asset.status is Status.MISSING:
+            continue
+        digest = asset.digest or github_digests.get(asset.name)
+        out[asset.name] = digest.removeprefix("sha256:") if digest and digest.startswith("sha256:") else None
+    return out
 
 
 def _release_checks(
