@@ -260,3 +260,21 @@ def test_assets_not_downloaded_are_matched_by_githubs_digest(instance: LocalInst
     served.fake.assets_of("v1.0.0")["NOTES.txt"]["digest"] = "sha256:" + "0" * 64  # not what was attested
     code, report = verify(served, tmp_path, trust, allow_extra=True)
     assert code == 1 and "names 'NOTES.txt' with sha256:" in report["release_attestation"]["reasons"][0]
+
+
+def test_a_public_good_release_verifies_against_a_custom_root_that_lists_its_log(tmp_path: Path) -> None:
+    fake = FakeGitHub(owner="malancas", repo="attest-demo")
+    release = fake.add_release("v1.0.0", draft=False)
+    data = (ATTESTATIONS / "reusable-workflow-artifact").read_bytes()
+    fake.add_asset(release, "reusable-workflow-artifact", data)
+    bundle = json.loads((ATTESTATIONS / "reusable-workflow-attestation.sigstore.json").read_text())
+    fake.attest_bundle(hashlib.sha256(data).hexdigest(), bundle, by_url=False)
+    options: dict[str, Any] = {
+        "expect": ["reusable-workflow-artifact"],
+        "source_ref": "refs/heads/main",
+        "signer_workflow": "github/artifact-attestations-workflows/.github/workflows/attest.yml",
+    }
+    code, report = verify(fake, tmp_path, custom_trusted_root=PUBLIC_ROOT, **options)
+    assert code == 0 and report["assets"][0]["attestations"][0]["instance"] == "public-good"
+    code, report = verify(fake, tmp_path, custom_trusted_root=GITHUB_ROOT, **options)  # that root alone: no log
+    assert code == 1 and "lists no transparency log" in report["assets"][0]["attestations"][0]["reasons"][0]
