@@ -221,3 +221,14 @@ def test_a_custom_root_makes_no_tuf_request(tmp_path: Path) -> None:
     trust = Trust(custom=ATTESTATIONS / "github_trusted_root.json", fetcher=refuse)  # type: ignore[arg-type]
     root, why = trust.github()
     assert root is not None and why == "" and not (tmp_path / "cache").exists()
+
+
+def test_offline_a_tampered_cache_is_refused(repo: Repository, url: str, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert refresh(repo, url, cache, repo.root_bytes()).path is not None
+    cached = cache / "metadata" / "timestamp.json"
+    data = json.loads(cached.read_text())
+    data["signed"]["expires"] = (NOW + timedelta(days=300)).strftime("%Y-%m-%dT%H:%M:%SZ")  # stretched by hand
+    cached.write_text(json.dumps(data))
+    got = refresh(repo, "http://127.0.0.1:9/tuf", cache, repo.root_bytes())
+    assert got.path is None and "cached metadata does not verify" in got.note

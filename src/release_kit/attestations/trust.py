@@ -267,11 +267,13 @@ def verify_cache_offline(
         timestamp.signed.snapshot_meta.verify_length_and_hashes(raw_snapshot)
         if snapshot.signed.version != timestamp.signed.snapshot_meta.version or snapshot.signed.is_expired(now):
             raise ValueError("snapshot metadata is expired or not the one the timestamp names")
-        targets = Metadata[Targets].from_bytes((metadata_dir / "targets.json").read_bytes())
+        raw_targets = (metadata_dir / "targets.json").read_bytes()
+        targets = Metadata[Targets].from_bytes(raw_targets)
         root.signed.verify_delegate(Targets.type, targets.signed_bytes, targets.signatures)
         meta = snapshot.signed.meta.get("targets.json")
         if meta is None or targets.signed.version != meta.version or targets.signed.is_expired(now):
             raise ValueError("targets metadata is expired or not the one the snapshot names")
+        meta.verify_length_and_hashes(raw_targets)
         info = targets.signed.targets.get(TRUSTED_ROOT_TARGET)
         if info is None:
             raise ValueError(f"the targets list no {TRUSTED_ROOT_TARGET}")
