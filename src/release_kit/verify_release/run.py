@@ -6,7 +6,7 @@ import fnmatch
 import os
 from pathlib import Path
 
-from release_kit import config, gha
+from release_kit import gha
 from release_kit.attestations import fetch
 from release_kit.attestations.identity import IdentityPolicy
 from release_kit.attestations.judge import SBOM_SUFFIX, judge_asset, sbom_for
@@ -39,6 +39,8 @@ def expected_patterns(expect: list[str], config_path: Path | None) -> list[str]:
         if not patterns:
             raise InputError("--expect is empty: expected at least one asset pattern, e.g. 'app-*.whl'")
         return patterns
+    from release_kit import config  # only without --expect: the config models are costly to build
+
     loaded = config.load(config_path)
     if loaded is not None and loaded.release is not None and loaded.release.expect is not None:
         patterns = [p.strip() for p in loaded.release.expect if p.strip()]
