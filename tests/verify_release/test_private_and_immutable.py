@@ -219,6 +219,12 @@ def test_another_tags_release_attestation_of_the_same_commit_is_not_this_ones(
     served = immutable_release(instance, tag_in_predicate="v0.9.0")
     code, report = verify(served, tmp_path, local_trust(instance, tmp_path), require_immutable=True)
     assert code == 1 and report["release_attestation"]["status"] == "missing"
+    other = served.by_commit[COMMIT][0]
+    other["dsseEnvelope"]["signatures"][0]["sig"] = "AAAA"  # broken, but another tag's: not this release's
+    good = immutable_release(instance).by_commit[COMMIT][0]
+    served.by_commit[COMMIT] = [other, good]
+    code, report = verify(served, tmp_path, local_trust(instance, tmp_path), require_immutable=True)
+    assert code == 0 and report["release_attestation"]["status"] == "verified"
 
 
 def test_a_tampered_release_attestation_is_refused(instance: LocalInstance, tmp_path: Path) -> None:

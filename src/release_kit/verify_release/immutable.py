@@ -8,6 +8,7 @@ type ``release``, the one whose predicate names this tag."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from release_kit.attestations import fetch
 from release_kit.attestations.fetch import Fetched
 from release_kit.attestations.trust import Trust
-from release_kit.attestations.verify import UNVERIFIABLE, VERIFIED, BundleCheck, verify_signature
+from release_kit.attestations.verify import UNVERIFIABLE, VERIFIED, BundleCheck, statement_of, verify_signature
 from release_kit.github.client import GitHubClient, GitHubError
 from release_kit.verify_release.models import ReleaseAttestation
 
@@ -112,6 +113,17 @@ def judge_statement(
     return reasons
 
 
+def _names_other_tag(raw: bytes, tag: str) -> bool:
+    """Whether the (not yet verified) statement names another tag: such bundles are not this release's."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return False
+    statement = statement_of(data) if isinstance(data, dict) else None
+    predicate = statement.get("predicate") if statement else None
+    return isinstance(predicate, dict) and isinstance(predicate.get("tag"), str) and predicate["tag"] != tag
+
+
 def check_release(
     bundles: Iterable[Fetched],
     *,
@@ -129,6 +141,8 @@ def check_release(
         if isinstance(raw, fetch.Unreadable):
             soft.append(raw.reason)
             continue
+        if _names_other_tag(raw, tag):
+            continue  # another tag's attestation of the same commit (filtered first, as gh does)
         check = verify_signature(raw, trust)
         if check.status != VERIFIED:
             if check.status == UNVERIFIABLE:
