@@ -91,4 +91,5 @@ def test_bundles_sigstore_python_cannot_check_are_unverifiable_never_verified() 
     private = (ATTESTATIONS / "github_provenance_demo-0.0.12-py3-none-any-bundle.jsonl").read_text().splitlines()[0]
     wheel = digests(ATTESTATIONS / "github_provenance_demo-0.0.12-py3-none-any.whl")
     check = check_bundle(private.encode(), IdentityPolicy(repository="bdehamer/github-provenance-demo"), wheel)
-    assert check.status == UNVERIFIABLE and "private Sigstore instance" in check.reasons[0]
+    assert check.status == UNVERIFIABLE and check.instance == "github"
+    assert check.reasons[0].startswith("GitHub's Sigstore instance: ") and "nothing is cached" in check.reasons[0]

@@ -66,7 +66,11 @@ def test_a_release_with_a_real_attestation_verifies(fake: FakeGitHub, tmp_path: 
     assert asset["digest"] == "sha256:" + hashlib.sha256((ATTESTATIONS / ARTIFACT).read_bytes()).hexdigest()
     statuses = sorted(a["status"] for a in asset["attestations"])
     assert statuses == ["unverified", "verified"]  # the other subject's bundle is listed with its reasons
-    assert set(report) == {"repository", "tag", "release_url", "passed", "assets"}
+    assert set(report) == {
+        "repository", "tag", "release_url", "passed", "assets", "immutable", "release_attestation", "trust", "reasons"
+    }  # fmt: skip
+    assert report["immutable"] is False and report["release_attestation"]["status"] == "missing"
+    assert report["trust"] == []  # public-good bundles only: GitHub's TUF repository is never asked
 
 
 def test_the_default_policy_rejects_a_signer_from_another_repository(fake: FakeGitHub, tmp_path: Path) -> None:
@@ -129,6 +133,9 @@ def test_a_private_instance_bundle_is_unverifiable_never_verified(tmp_path: Path
     code, report = verify(fake, tmp_path, tag="v0.0.12", expect=[wheel], signer_workflow=None, source_ref="any")
     assert code == 1
     assert report["assets"][0]["status"] == "unverifiable" and report["assets"][0]["verified"] is False
+    (check,) = report["assets"][0]["attestations"]
+    assert check["instance"] == "github" and "cannot be reached" in check["reasons"][0]
+    assert "nothing is cached" in check["reasons"][0] and "nothing is cached" in report["trust"][0]
 
 
 def test_every_page_of_attestations_is_read(fake: FakeGitHub, tmp_path: Path) -> None:

@@ -46,10 +46,14 @@ def _snappy(data: bytes, limit: int) -> Fetched:
         return Unreadable("bundle_url: the body is not snappy-compressed data, as GitHub serves bundles")
 
 
-def api_bundles(gh: GitHubClient, base: str, sha256: str) -> Iterator[Fetched]:
-    """Every attestation bundle GitHub holds for the digest, following every page."""
+def api_bundles(
+    gh: GitHubClient, base: str, sha256: str, *, algorithm: str = "sha256", predicate_type: str | None = None
+) -> Iterator[Fetched]:
+    """Every attestation bundle GitHub holds for the digest (``algorithm:value``; a release's is the
+    tag's commit, ``sha1``), following every page; ``predicate_type`` filters on GitHub's side."""
+    params = {"predicate_type": predicate_type} if predicate_type else None
     try:
-        items = list(gh.paginate(f"{base}/attestations/sha256:{sha256}", key="attestations"))
+        items = list(gh.paginate(f"{base}/attestations/{algorithm}:{sha256}", params, key="attestations"))
     except GitHubError as err:
         if err.status == 404:
             return

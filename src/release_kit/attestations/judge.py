@@ -21,7 +21,10 @@ def judge_asset(
     """Verified when every required predicate type has a bundle passing every rule. A failure is
     hard (bad state, digest mismatch, invalid attestations) or soft (only bundles that cannot be
     checked here): soft failures alone make the asset unverifiable, never verified."""
-    results = [AttestationResult(predicate_type=c.predicate_type, status=c.status, reasons=c.reasons) for c in checks]
+    results = [
+        AttestationResult(predicate_type=c.predicate_type, status=c.status, reasons=c.reasons, instance=c.instance)
+        for c in checks
+    ]
     reasons = list(problems)
     hard = bool(problems)
     for kind in required:

@@ -19,3 +19,6 @@ class AttestationResult(BaseModel):
     predicate_type: str | None
     status: str
     reasons: list[str] = Field(default_factory=list)
+    instance: str | None = Field(
+        None, description="public-good (transparency log entry) or github (GitHub's instance: signed timestamps only)"
+    )

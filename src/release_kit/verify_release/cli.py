@@ -28,6 +28,19 @@ from release_kit.options import config_option, env, identity_options, repo_optio
     envvar=env("offline-bundles"),
     help="Read <asset>.sigstore.json / .jsonl bundles from this folder instead of the API.",
 )
+@click.option(
+    "--custom-trusted-root",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=env("custom-trusted-root"),
+    help="Verify every bundle against this Sigstore trusted_root.json alone (GHES, air-gapped runners): "
+    "no TUF request is made.",
+)
+@click.option(
+    "--require-immutable",
+    is_flag=True,
+    envvar=env("require-immutable"),
+    help="Fail unless the release is immutable and GitHub's release attestation verifies.",
+)
 @verdict_options
 def verify_release(
     repo: str | None,
@@ -40,6 +53,8 @@ def verify_release(
     allow_self_hosted: bool,
     allow_extra: bool,
     offline_bundles: Path | None,
+    custom_trusted_root: Path | None,
+    require_immutable: bool,
     report_path: Path | None,
     fmt: str,
 ) -> int:
@@ -57,6 +72,8 @@ def verify_release(
         allow_self_hosted=allow_self_hosted,
         allow_extra=allow_extra,
         offline_bundles=offline_bundles,
+        custom_trusted_root=custom_trusted_root,
+        require_immutable=require_immutable,
         report_path=report_path,
         fmt=fmt,
     )

@@ -36,14 +36,33 @@ def verdict(report: VerifyReport) -> str:
     return "verified" if report.passed else "NOT verified"
 
 
+def release_lines(report: VerifyReport) -> list[str]:
+    """Immutability, GitHub's release attestation, the trusted roots used, release-wide failures."""
+    lines = []
+    if report.immutable is not None:
+        lines.append(f"immutable release: {'yes' if report.immutable else 'no'}")
+    attestation = report.release_attestation
+    if attestation is not None:
+        why = f" ({'; '.join(attestation.reasons)})" if attestation.reasons else ""
+        lines.append(f"release attestation: {attestation.status}{why}")
+    lines += [f"trusted root: {note}" for note in report.trust]
+    lines += [f"FAILED: {reason}" for reason in report.reasons]
+    return lines
+
+
 def text(report: VerifyReport) -> str:
     rows = [[a.name, a.status.value, "; ".join(explain(a)) or "-"] for a in report.assets]
-    return f"{report.repository} {report.tag}: {verdict(report)}\n\n" + table(["ASSET", "STATUS", "REASONS"], rows)
+    head = "".join(f"{line}\n" for line in release_lines(report))
+    return f"{report.repository} {report.tag}: {verdict(report)}\n{head}\n" + table(
+        ["ASSET", "STATUS", "REASONS"], rows
+    )
 
 
 def markdown(report: VerifyReport) -> str:
     lines = [
         f"### release-kit verify-release: {md_escape(report.tag)} {verdict(report)}",
+        "",
+        *(f"- {md_escape(line)}" for line in release_lines(report)),
         "",
         "| Asset | Status | Reasons |",
         "| --- | --- | --- |",
@@ -56,7 +75,7 @@ def markdown(report: VerifyReport) -> str:
 
 def failures(report: VerifyReport) -> list[tuple[str, str]]:
     """(title, message) for every asset that fails the release."""
-    out = []
+    out = [("release", reason) for reason in report.reasons]
     for asset in report.assets:
         if not asset.verified and not (asset.status is Status.UNEXPECTED and report.passed):
             out.append((f"{asset.name}: {asset.status.value}", "; ".join(explain(asset)) or asset.status.value))
