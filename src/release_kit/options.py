@@ -14,7 +14,15 @@ from release_kit.params import REPO
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["config_option", "env", "identity_options", "image_options", "repo_option", "verdict_options"]
+__all__ = [
+    "config_option",
+    "env",
+    "identity_options",
+    "image_options",
+    "repo_option",
+    "trusted_root_option",
+    "verdict_options",
+]
 
 
 def verdict_options(func: F) -> F:
@@ -105,3 +113,13 @@ def identity_options(func: F) -> F:
     ):
         func = option(func)
     return func
+
+
+trusted_root_option = click.option(
+    "--custom-trusted-root",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=env("custom-trusted-root"),
+    help="Verify every bundle against this Sigstore trusted_root.json alone (GHES, air-gapped runners): "
+    "no TUF request is made.",
+)
+"""``--custom-trusted-root FILE``: a Sigstore ``trusted_root.json`` every bundle is verified against alone."""

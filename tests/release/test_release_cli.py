@@ -135,3 +135,16 @@ def test_a_plan_of_nothing_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "release-assets").mkdir()
     (tmp_path / "release-assets" / "SHA256SUMS").write_text("")
     assert run_cli(["release", "plan", "--tag", "v1.0.0", "--repo", "o/r"]) == 2
+
+
+def test_publish_checks_attestations_against_a_custom_trusted_root_and_refuses_a_bad_one(
+    github: FakeGitHub, assets: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package, folder = assets
+    args = ["--tag", "v1.2.3", f"--package={package}", "--assets-dir", str(folder)]
+    assert run_cli(["release", "upload", *args]) == 0
+    not_a_root = tmp_path / "trusted_root.json"
+    not_a_root.write_text('{"mediaType": "something else"}')
+    assert run_cli(["release", "publish", *args, "--custom-trusted-root", str(not_a_root)]) == 2
+    assert "trusted root" in capsys.readouterr().err
+    assert github.release_by_tag("v1.2.3")["draft"] is True  # nothing published

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from release_kit.options import env, identity_options, repo_option, verdict_options
+from release_kit.options import env, identity_options, repo_option, trusted_root_option, verdict_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,6 +160,7 @@ def release_upload(
 @release.command("publish")
 @release_options
 @identity_options
+@trusted_root_option
 @click.option(
     "--require-attestations/--no-require-attestations",
     default=True,
@@ -177,6 +178,7 @@ def release_publish(
     source_ref: str | None,
     oidc_issuer: str | None,
     allow_self_hosted: bool,
+    custom_trusted_root: Path | None,
     require_attestations: bool,
     report_path: Path | None,
     fmt: str,
@@ -197,6 +199,7 @@ def release_publish(
         source_ref=source_ref,
         oidc_issuer=oidc_issuer,
         allow_self_hosted=allow_self_hosted,
+        custom_trusted_root=custom_trusted_root,
         require_attestations=require_attestations,
         report_path=report_path,
         fmt=fmt,

@@ -112,8 +112,10 @@ def publish_command(
     require_attestations: bool,
     report_path: Path | None,
     fmt: str,
+    custom_trusted_root: Path | None = None,
 ) -> ExitCode:
     from release_kit.attestations.identity import IdentityPolicy
+    from release_kit.attestations.trust import Trust
     from release_kit.github.client import GitHubClient
     from release_kit.release.transaction import publish
 
@@ -127,5 +129,6 @@ def publish_command(
         allow_self_hosted=allow_self_hosted,
     )
     with GitHubClient() as gh:
-        result = publish(gh, name, planned, require_attestations=require_attestations, policy=policy)
+        trust = Trust(custom=custom_trusted_root)
+        result = publish(gh, name, planned, require_attestations=require_attestations, policy=policy, trust=trust)
         return report.publish_release(result, report_path, fmt)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,9 @@ from release_kit.release.remote import (
     reconcile,
     refuse_changed_published,
 )
+
+if TYPE_CHECKING:
+    from release_kit.attestations.trust import Trust
 
 
 class ReleaseReport(BaseModel):
@@ -54,7 +57,9 @@ def upload(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, *, attest: bool 
                          release_url=release.html_url, draft=release.draft, assets=outcomes)  # fmt: skip
 
 
-def verify_attestations(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, policy: IdentityPolicy) -> dict[str, Any]:
+def verify_attestations(
+    gh: GitHubClient, repo: RepoName, plan: ReleasePlan, policy: IdentityPolicy, trust: Trust | None = None
+) -> dict[str, Any]:
     """Each planned asset's verdict from its attestations, with the code verify-release uses."""
     from release_kit.attestations import fetch
     from release_kit.attestations.judge import judge_asset
@@ -65,7 +70,7 @@ def verify_attestations(gh: GitHubClient, repo: RepoName, plan: ReleasePlan, pol
     for asset in plan.assets:
         sha512 = hashlib.sha512(asset.path.read_bytes()).hexdigest()
         digests = {"sha256": asset.sha256, "sha512": sha512}
-        checks = [check_bundle(raw, policy, digests) for raw in fetch.api_bundles(gh, base, asset.sha256)]
+        checks = [check_bundle(raw, policy, digests, trust) for raw in fetch.api_bundles(gh, base, asset.sha256)]
         verdicts[asset.name] = judge_asset(asset.name, [SLSA_PROVENANCE_V1], checks, None, [])
     return verdicts
 
@@ -77,6 +82,7 @@ def publish(
     *,
     require_attestations: bool,
     policy: IdentityPolicy | None = None,
+    trust: Trust | None = None,
 ) -> ReleaseReport:
     releases = Releases(gh, repo)
     release = releases.find(plan.tag)
@@ -99,7 +105,7 @@ def publish(
             oidc_issuer=None,
             allow_self_hosted=False,
         )
-        verdicts = verify_attestations(gh, repo, plan, policy)
+        verdicts = verify_attestations(gh, repo, plan, policy, trust)
         statuses = {name: status.value for name, (status, _, _) in verdicts.items()}
         bad = {
             name: [*reasons, *(r for result in results for r in result.reasons)]  # each bundle's own reasons too

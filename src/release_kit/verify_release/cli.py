@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from release_kit.options import config_option, env, identity_options, repo_option, verdict_options
+from release_kit.options import config_option, env, identity_options, repo_option, trusted_root_option, verdict_options
 
 
 @click.command("verify-release")
@@ -28,13 +28,7 @@ from release_kit.options import config_option, env, identity_options, repo_optio
     envvar=env("offline-bundles"),
     help="Read <asset>.sigstore.json / .jsonl bundles from this folder instead of the API.",
 )
-@click.option(
-    "--custom-trusted-root",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=env("custom-trusted-root"),
-    help="Verify every bundle against this Sigstore trusted_root.json alone (GHES, air-gapped runners): "
-    "no TUF request is made.",
-)
+@trusted_root_option
 @click.option(
     "--require-immutable",
     is_flag=True,
