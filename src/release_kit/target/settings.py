@@ -148,6 +148,16 @@ class DeploySettings(Strict):
         description="What ready means per service, for health with --api-url/--web-url (path, expect_json, "
         "expect_version).",
     )
+    require_attestations: bool = Field(
+        False,
+        description="deploy and rollback deploy only digests with a build-provenance attestation from this "
+        "repository (signer_workflow), checked before anything changes.",
+    )
+    signer_workflow: str | None = Field(
+        None,
+        description="[HOST/]OWNER/REPO/PATH of the workflow that must have signed the images' attestations "
+        "(a reusable workflow may live elsewhere). Default: any workflow of the repository.",
+    )
     app_defaults: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_APP_DEFAULTS),
         description="How the app reads a variable left unset (variable -> value): preflight judges the value the "
