@@ -14,8 +14,8 @@ from release_kit.cli import run_cli
 from release_kit.http import Clock
 from release_kit.image_refs import ImageRef
 from release_kit.platforms import Engine, Words
-from release_kit.preflight.checks import Check, Verdict
 from release_kit.preflight.facts import Container, Facts, SecretMeta, SecretRef, Service
+from release_kit.preflight.models import Check, Verdict
 from release_kit.rollout.models import RoleResult
 from release_kit.rollout.models import Verdict as RolloutVerdict
 from release_kit.rollout.waiting import Deadline

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from release_kit.http import Clock
     from release_kit.image_refs import ImageRef
-    from release_kit.preflight.checks import Check
     from release_kit.preflight.facts import Facts
+    from release_kit.preflight.models import Check
     from release_kit.rollout.models import RoleResult
     from release_kit.rollout.waiting import Deadline
     from release_kit.target.settings import DeploySettings, Role

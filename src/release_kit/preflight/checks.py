@@ -8,12 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
 from release_kit.preflight.facts import Container, DatabaseBackup, Facts, RedisBackup, SecretRef, Service
+from release_kit.preflight.models import SEVERITY, Check, Verdict
 from release_kit.target.settings import DEFAULT_APP_DEFAULTS, DeploySettings
 
 if TYPE_CHECKING:
@@ -26,28 +24,6 @@ FALSE = {"false", "0", "no", "off"}  # as the app's settings library reads a boo
 TRUE = {"true", "1", "yes", "on"}
 _CREDENTIAL_NAME = re.compile(r"(_KEY|_SECRET|_TOKEN)$|PASSWORD", re.IGNORECASE)
 _URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.IGNORECASE)
-
-
-class Verdict(StrEnum):
-    PASS = "pass"  # noqa: S105
-    FAIL = "fail"
-    WARN = "warn"
-    UNKNOWN = "unknown"
-
-
-SEVERITY = {Verdict.FAIL: 0, Verdict.UNKNOWN: 1, Verdict.WARN: 2, Verdict.PASS: 3}
-
-
-class Check(BaseModel):
-    """One row of the report."""
-
-    model_config = ConfigDict(frozen=True)
-
-    check: str
-    subject: str
-    verdict: Verdict
-    reason: str
-    fix: str | None = None
 
 
 def looks_like_credential(name: str, value: str) -> bool:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from release_kit import gha
 from release_kit.errors import ExitCode
-from release_kit.preflight.checks import SEVERITY, Check, Verdict
+from release_kit.preflight.models import SEVERITY, Check, Verdict
 from release_kit.reporting import emit, md_escape, table, write_report
 
 ICONS = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.UNKNOWN: "❔"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from release_kit.probes.smoke_spec import JwtCheck
+from release_kit.probes.smoke_spec import JwtCheck, expand
 from release_kit.probes.verdicts import show
 
 LEEWAY = 60.0
@@ -97,8 +97,6 @@ def _inspect(
     now: float,
     verifier: JwksVerifier | None,
 ) -> tuple[str | None, str]:
-    from release_kit.probes.smoke import expand
-
     decoded = decode_unverified(token)
     if isinstance(decoded, str):
         return decoded, ""

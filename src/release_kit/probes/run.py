@@ -174,7 +174,8 @@ def run_smoke(
     from release_kit.http import make_client
     from release_kit.probes import smoke_spec
     from release_kit.probes.jwt_checks import JwksVerifier
-    from release_kit.probes.smoke import SmokeRunner, expand
+    from release_kit.probes.smoke import SmokeRunner
+    from release_kit.probes.smoke_spec import expand
 
     overrides = _parse_vars(variables)
     spec = smoke_spec.load(spec_path, set(overrides))

@@ -26,22 +26,11 @@ from release_kit.probes.cookies import check as check_cookie
 from release_kit.probes.jwt_checks import JwksVerifier, inspect_jwt
 from release_kit.probes.masking import credential_name, excerpt, mask_header_value, plain, should_mask
 from release_kit.probes.models import FlowResult, SmokeReport, StepResult, Verdict
-from release_kit.probes.smoke_spec import PLACEHOLDER, Capture, Match, SmokeSpec, SseExpect, Step, step_needs
+from release_kit.probes.smoke_spec import Capture, Match, SmokeSpec, SseExpect, Step, expand, step_needs
 from release_kit.probes.sse import SseEvent, SseRead, read_events
 from release_kit.probes.verdicts import BODY_LIMIT, search, show
 
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-
-
-def expand(value: Any, values: Mapping[str, str]) -> Any:
-    """``{name}`` replaced in a string, or in every string value of a JSON-like value."""
-    if isinstance(value, str):
-        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), value)
-    if isinstance(value, dict):
-        return {k: expand(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand(v, values) for v in value]
-    return value
 
 
 @dataclass(frozen=True)

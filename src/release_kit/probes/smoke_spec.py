@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -412,3 +412,14 @@ def schema_text() -> str:
     schema = SmokeSpec.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return json.dumps(schema, indent=2) + "\n"
+
+
+def expand(value: Any, values: Mapping[str, str]) -> Any:
+    """``{name}`` replaced in a string, or in every string value of a JSON-like value."""
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: expand(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v, values) for v in value]
+    return value

@@ -16,8 +16,8 @@ from release_kit.platforms.protocols import Words
 if TYPE_CHECKING:
     from release_kit.http import Clock
     from release_kit.platforms.protocols import Engine
-    from release_kit.preflight.checks import Check
     from release_kit.preflight.facts import Facts
+    from release_kit.preflight.models import Check
     from release_kit.target.settings import DeploySettings, Role
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from release_kit.clouds.aws import Aws
-from release_kit.preflight.checks import Check, Verdict
+from release_kit.preflight.models import Check, Verdict
 from release_kit.target.settings import DeploySettings
 
 ACTIONS: dict[str, list[str]] = {
