@@ -103,7 +103,7 @@ class _Tree:
         name = name or (_installed_name(key) if "node_modules/" in key else posixpath.basename(folder))
         workspace = self.is_workspace(folder)
         return Node(
-            name=name, version="", local=f"workspace package {folder}" if workspace else f"local folder {folder}"
+            name=name, version="", local=f"workspace package {folder}" if workspace else f"local folder {folder} (file:)"
         )
 
     def is_workspace(self, folder: str) -> bool:
@@ -127,7 +127,7 @@ class _Tree:
         if not isinstance(version, str) or not version:
             raise InputError(f"{where}: version must be a string, got {shown(version)}")
         if version.startswith(("file:", "link:")):
-            return Node(name=name, version="", local=f"local folder {version.partition(':')[2]}")
+            return Node(name=name, version="", local=f"local folder {version.partition(':')[2]} (file:)")
         return Node(name=name, version=version, hashes=sri_hashes(info.get("integrity"), where))
 
     def everything(self) -> tuple[list[Component], list[Excluded]]:

@@ -170,15 +170,11 @@ class _Classic:
             return Node(name=self.by_folder.get(key, key), version="", local=f"workspace package {key}")
         name, spec = split_name(key)
         if kind == "l":
-            return Node(
-                name=name, version="", local=f"local folder {spec.partition(':')[2]} ({spec.partition(':')[0]}:)"
-            )
+            return _local(name, spec)
         entry = self.entries[key]
         where = f"{self.lockfile.path}: {entry['_key']!r}"
         if spec.startswith(_LOCAL):
-            return Node(
-                name=name, version="", local=f"local folder {spec.partition(':')[2]} ({spec.partition(':')[0]}:)"
-            )
+            return _local(name, spec)
         if spec.startswith("npm:"):  # an alias: "ms-latest@npm:ms@2.1.3"
             name = split_name(spec[4:])[0]
         version = entry.get("version")
@@ -279,11 +275,20 @@ class _Berry:
         if protocol == "workspace":
             return Node(name=name, version="", local=f"workspace package {rest}")
         if protocol in ("file", "link", "portal"):
-            return Node(name=name, version="", local=f"local folder {rest.split('#')[0].split('::')[0]} ({protocol}:)")
+            path, _, params = rest.partition("::")
+            parent = split_name(_param(params, "locator") or "")[1]
+            base = parent[len("workspace:") :] if parent.startswith("workspace:") else "."
+            folder = posixpath.normpath(posixpath.join(base, path.split("#")[0]))
+            return Node(name=name, version="", local=f"local folder {folder} ({protocol}:)")
         version = entry.get("version")
         if not isinstance(version, str) or not version:
             raise InputError(f"{self.lockfile.path}: {node_id!r}: version must be a string, got {shown(version)}")
         return Node(name=name, version=version)
+
+
+def _local(name: str, spec: str) -> Node:
+    protocol, _, folder = spec.partition(":")
+    return Node(name=name, version="", local=f"local folder {folder} ({protocol}:)")
 
 
 def _param(params: str, key: str) -> str | None:
