@@ -102,9 +102,8 @@ class _Tree:
             name = data.get("name") if isinstance(data.get("name"), str) else None
         name = name or (_installed_name(key) if "node_modules/" in key else posixpath.basename(folder))
         workspace = self.is_workspace(folder)
-        return Node(
-            name=name, version="", local=f"workspace package {folder}" if workspace else f"local folder {folder} (file:)"
-        )
+        reason = f"workspace package {folder}" if workspace else f"local folder {folder} (file:)"
+        return Node(name=name, version="", local=reason)
 
     def is_workspace(self, folder: str) -> bool:
         root = self.packages.get("")
