@@ -27,15 +27,16 @@ def confined(path: Path, repo_root: Path, what: str) -> Path:
     return resolved
 
 
-def read_text(path: Path, limit: int = MAX_LOCKFILE_BYTES) -> str:
-    """The file's text, refused above ``limit`` bytes or when it is not UTF-8."""
+def read_text(path: Path, limit: int | None = None) -> str:
+    """The file's text, refused above ``limit`` bytes (MAX_LOCKFILE_BYTES) or when it is not UTF-8."""
+    limit = MAX_LOCKFILE_BYTES if limit is None else limit
     try:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > limit:
-        raise InputError(f"{path}: larger than {limit // (1024 * 1024)} MiB, more than a lockfile can sensibly be")
+        raise InputError(f"{path}: larger than {limit:,} bytes, more than a lockfile can sensibly be")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
