@@ -14,17 +14,18 @@ Rebuilding gives the same bytes (see ``release_kit.release.sbom``).
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
-from release_kit.release.lockfiles import Kind, Lockfile, Reading, find_lockfile, read_lockfile
+from release_kit.errors import InputError
+from release_kit.release.lockfiles import Component, Kind, Lockfile, Reading, find_lockfile, read_lockfile
 from release_kit.release.lockfiles.files import load_json, manifest, read_text
-from release_kit.release.sbom import NPM_DEVELOPMENT, _depend, _lib, _render, build_time, serial_number
+from release_kit.release.sbom import NPM_DEVELOPMENT, _lib, build_time, serial_number, validate
 
 LOCKFILE_PROPERTY = "release-kit:frontend:lockfile"
 FORMAT_PROPERTY = "release-kit:frontend:lockfile-format"
 EXCLUDED_PROPERTY = "release-kit:frontend:excluded"
-_ALGORITHMS = {"SHA-512": "SHA_512", "SHA-384": "SHA_384", "SHA-256": "SHA_256", "SHA-1": "SHA_1"}
 
 
 def frontend_sbom(frontend: Path, repo_root: Path) -> str:
@@ -35,49 +36,68 @@ def frontend_sbom(frontend: Path, repo_root: Path) -> str:
 
 
 def sbom_of(reading: Reading, frontend: Path) -> str:
-    model = _lib()
-    from cyclonedx.model.bom import Bom, BomMetaData
-    from cyclonedx.model.component import Component, ComponentScope, ComponentType
-    from packageurl import PackageURL
-
+    """The SBOM text of what was read: the JSON that cyclonedx-python-lib's model and serializer
+    write for these components (tests compare the two byte for byte), built directly, which is
+    ten times faster on a thousand-package lockfile; then checked against the CycloneDX 1.6 schema."""
+    _lib()  # the release extra (cyclonedx-python-lib and its schema files) is needed to validate
     lockfile = reading.lockfile
     name, version = _root_identity(lockfile, frontend)
-    components = []
-    for found in reading.components:
-        purl = PackageURL(type="npm", namespace=found.namespace, name=found.short_name, version=found.version)
-        scope = None if found.dev else (ComponentScope.OPTIONAL if found.optional else ComponentScope.REQUIRED)
-        components.append(
-            Component(
-                name=found.short_name,
-                group=found.namespace,
-                version=found.version,
-                bom_ref=found.purl,
-                purl=purl,
-                hashes=[
-                    model.HashType(alg=getattr(model.HashAlgorithm, _ALGORITHMS[h.alg]), content=h.content)
-                    for h in found.hashes
-                ],
-                scope=scope,
-                properties=[model.Property(name=NPM_DEVELOPMENT, value="true")] if found.dev else [],
-            )
-        )
-    properties = [
-        model.Property(name=LOCKFILE_PROPERTY, value=lockfile.path.relative_to(lockfile.repo_root).as_posix()),
-        model.Property(name=FORMAT_PROPERTY, value=reading.format),
-        *(model.Property(name=EXCLUDED_PROPERTY, value=e.describe()) for e in reading.excluded),
-    ]
     folder = frontend.resolve().relative_to(lockfile.folder).as_posix()
     digest = hashlib.sha256(lockfile.path.read_bytes()).hexdigest()
     if folder != ".":  # the apps of one workspace share its lockfile
         digest = f"{digest}:{folder}"
-    root = Component(name=name, version=version, type=ComponentType.APPLICATION, bom_ref=f"npm-root:{name}@{version}")
-    bom = Bom(
-        serial_number=serial_number(name, version, digest),
-        metadata=BomMetaData(component=root, timestamp=build_time(), properties=properties),
-        components=components,
-    )
-    _depend(bom, root, components)
-    return _render(bom)
+    properties = [
+        (LOCKFILE_PROPERTY, lockfile.path.relative_to(lockfile.repo_root).as_posix()),
+        (FORMAT_PROPERTY, reading.format),
+        *((EXCLUDED_PROPERTY, e.describe()) for e in reading.excluded),
+    ]
+    root_ref = f"npm-root:{name}@{version}"
+    # cyclonedx-python-lib's order: components by (group, None last; name; version; bom-ref),
+    # dependencies by ref, properties by (name, value), hashes by (algorithm, content)
+    ordered = sorted(reading.components, key=lambda c: (c.namespace is None, c.namespace or "", c.short_name,
+                                                        c.version, c.purl))  # fmt: skip
+    document: dict[str, Any] = {"components": [_component(found) for found in ordered]} if ordered else {}
+    document |= {
+        "dependencies": sorted(
+            [
+                {"dependsOn": sorted(c.purl for c in ordered), "ref": root_ref} if ordered else {"ref": root_ref},
+                *({"ref": c.purl} for c in ordered),
+            ],
+            key=lambda d: str(d["ref"]),
+        ),
+        "metadata": {
+            "component": {"bom-ref": root_ref, "name": name, "type": "application", "version": version},
+            "properties": [{"name": n, "value": v} for n, v in sorted(set(properties))],
+            "timestamp": build_time().isoformat(),
+        },
+        "serialNumber": serial_number(name, version, digest).urn,
+        "version": 1,
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+    }
+    text = json.dumps(document, indent=2)
+    error = validate(text)
+    if error is not None:
+        raise InputError(f"the SBOM does not validate against CycloneDX 1.6: {error}")
+    return text + "\n"
+
+
+def _component(found: Component) -> dict[str, Any]:
+    entry: dict[str, Any] = {"bom-ref": found.purl}
+    if found.namespace is not None:
+        entry["group"] = found.namespace
+    if found.hashes:
+        entry["hashes"] = [{"alg": a, "content": c} for a, c in sorted({(h.alg, h.content) for h in found.hashes})]
+    entry["name"] = found.short_name
+    if found.dev:
+        entry["properties"] = [{"name": NPM_DEVELOPMENT, "value": "true"}]
+    entry["purl"] = found.purl
+    if not found.dev:
+        entry["scope"] = "optional" if found.optional else "required"
+    entry["type"] = "library"
+    entry["version"] = found.version
+    return entry
 
 
 def _root_identity(lockfile: Lockfile, frontend: Path) -> tuple[str, str]:
