@@ -128,3 +128,29 @@ def test_purls_are_written_as_packageurl_writes_them(name: str, version: str) ->
     namespace, _, short = name.rpartition("/") if name.startswith("@") else ("", "", name)
     expected = PackageURL(type="npm", namespace=namespace or None, name=short, version=version).to_string()
     assert purl(name, version) == expected
+
+
+def test_a_large_pnpm_workspace_gives_cdxgens_set_over_its_three_importers(tmp_path: Path) -> None:
+    """scripts/bench/data: 1,418 packages pnpm 10 wrote for a Next.js app, a UI package and the
+    root's tooling; the three importers together are cdxgen's whole-workspace set. cdxgen keeps a
+    legacy name's capitals in the purl (JSONStream); the purl specification lowercases npm names."""
+    import gzip
+
+    data = Path(__file__).resolve().parents[3] / "scripts" / "bench" / "data"
+    repo = tmp_path / "repo"
+    for name, text in json.loads((data / "pnpm-large.manifests.json").read_text()).items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    (repo / "pnpm-lock.yaml").write_bytes(gzip.decompress((data / "pnpm-large.yaml.gz").read_bytes()))
+    expected = {
+        line.lower()
+        for line in gzip.decompress((data / "pnpm-large.cdxgen-purls.txt.gz").read_bytes()).decode().split()
+    }
+    found: dict[str, set[str]] = {}
+    for folder in ("apps/web-app", "packages/ui", "."):
+        reading = read_lockfile(find_lockfile(repo / folder, repo), repo / folder)
+        found[folder] = {c.purl for c in reading.components}
+        assert len(found[folder]) == len(reading.components)
+    assert set().union(*found.values()) == expected
+    assert len(found["apps/web-app"]) == 1360 and "pkg:npm/next@15.1.3" in found["apps/web-app"]
+    assert "pkg:npm/turbo@2.3.3" not in found["apps/web-app"]  # the root's tooling is not the app's
