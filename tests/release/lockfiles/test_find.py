@@ -78,3 +78,20 @@ def test_bun_binary_lockfile_says_how_to_write_the_text_one(tmp_path: Path) -> N
     (root / "bun.lockb").write_bytes(b"\x00binary")
     with pytest.raises(InputError, match="save-text-lockfile"):
         find_lockfile(root / "web", root)
+
+
+def test_yarn_workspaces_globs_skip_node_modules_and_hidden_folders(tmp_path: Path) -> None:
+    from release_kit.release.lockfiles.files import workspace_folders
+
+    root = tmp_path / "repo"
+    for folder, name in [("packages/a", "a"), ("packages/b/c", "c"), ("packages/node_modules/x", "x"),
+                         ("packages/.cache/y", "y"), ("apps/web", "web")]:  # fmt: skip
+        (root / folder).mkdir(parents=True)
+        (root / folder / "package.json").write_text(json.dumps({"name": name}))
+    assert workspace_folders(root, root, ["packages/**"], "package.json") == {"a": "packages/a", "c": "packages/b/c"}
+    assert workspace_folders(root, root, {"packages": ["packages/*", "apps/*"]}, "package.json") == {
+        "a": "packages/a",
+        "web": "apps/web",
+    }
+    with pytest.raises(InputError, match="workspaces must be a list"):
+        workspace_folders(root, root, "packages/*", "package.json")

@@ -83,8 +83,11 @@ def string_map(value: object, where: str) -> dict[str, str]:
 
 
 def manifest(folder: Path, repo_root: Path, *, required: bool) -> dict[str, Any] | None:
-    """``folder/package.json`` (bounded, confined to the repository), or None when absent."""
+    """``folder/package.json`` (bounded, confined to the repository), or None when absent (or,
+    when not ``required``, outside the repository: a lockfile may name a folder beside it)."""
     path = folder / "package.json"
+    if not required and not inside(path.resolve(), repo_root):
+        return None
     if not path.exists():
         if required:
             raise InputError(f"{path}: missing (the lockfile names this folder as a workspace package)")
@@ -92,6 +95,35 @@ def manifest(folder: Path, repo_root: Path, *, required: bool) -> dict[str, Any]
     resolved = confined(path, repo_root, "package.json")
     data = load_json(read_text(resolved, MAX_MANIFEST_BYTES), path)
     return mapping(data, str(path))
+
+
+MAX_FOLDERS_WALKED = 100_000
+
+
+def _skipped(parts: tuple[str, ...]) -> bool:
+    return any(part == "node_modules" or part.startswith(".") for part in parts)
+
+
+def _folders(root: Path, pattern: str) -> list[Path]:
+    """The folders a workspaces glob matches; ``**`` walks the tree without entering
+    node_modules or hidden folders, and at most MAX_FOLDERS_WALKED of them."""
+    if "**" not in pattern:
+        return sorted(p for p in root.glob(pattern) if p.is_dir() and not _skipped(p.relative_to(root).parts))
+    import os
+    import re
+
+    parts = [re.escape(part).replace(r"\*\*", ".*").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+             for part in pattern.split("/")]  # fmt: skip
+    matcher = re.compile("/".join(parts).replace(".*/", "(?:.*/)?"))
+    found = []
+    for walked, (current, dirs, _) in enumerate(os.walk(root), 1):
+        dirs[:] = sorted(d for d in dirs if not _skipped((d,)))
+        if walked > MAX_FOLDERS_WALKED:
+            raise InputError(f"{root}: the workspaces glob {pattern!r} walks more than {MAX_FOLDERS_WALKED} folders")
+        relative = Path(current).relative_to(root).as_posix()
+        if relative != "." and matcher.fullmatch(relative):
+            found.append(Path(current))
+    return found
 
 
 DEPENDENCY_FIELDS = ("dependencies", "optionalDependencies", "devDependencies", "peerDependencies")
@@ -115,8 +147,8 @@ def workspace_folders(root: Path, repo_root: Path, patterns: object, where: str)
     for pattern in patterns:
         if pattern.startswith("!") or pattern.startswith("/") or ".." in Path(pattern).parts:
             continue
-        for folder in sorted(root.glob(pattern.rstrip("/"))):
-            if "node_modules" in folder.relative_to(root).parts or not (folder / "package.json").is_file():
+        for folder in _folders(root, pattern.rstrip("/")):
+            if not (folder / "package.json").is_file():
                 continue
             if not inside(folder.resolve(), repo_root):
                 continue
