@@ -116,3 +116,34 @@ def _root_identity(lockfile: Lockfile, frontend: Path) -> tuple[str, str]:
         name if isinstance(name, str) and name else "frontend",
         version if isinstance(version, str) and version else "0.0.0",
     )
+
+
+def repository_root(start: Path) -> Path:
+    """The repository the frontend belongs to: ``git rev-parse --show-toplevel`` run in ``start``;
+    outside a git work tree (or without git), the current directory. The lockfile is never looked
+    for above it."""
+    import subprocess
+
+    folder = start if start.is_dir() else start.parent
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=folder, capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return Path.cwd().resolve()
+    top = done.stdout.strip()
+    return Path(top).resolve() if done.returncode == 0 and top else Path.cwd().resolve()
+
+
+def lockfile_of(sbom_text: str) -> str:
+    """The lockfile a frontend SBOM was made from (its path in the repository), as its metadata
+    records it; "package-lock.json" for an SBOM that does not say (made before lockfiles were found)."""
+    try:
+        properties = json.loads(sbom_text).get("metadata", {}).get("properties", [])
+    except (ValueError, AttributeError):
+        return "package-lock.json"
+    for item in properties if isinstance(properties, list) else []:
+        if isinstance(item, dict) and item.get("name") == LOCKFILE_PROPERTY and isinstance(item.get("value"), str):
+            return str(item["value"])
+    return "package-lock.json"
