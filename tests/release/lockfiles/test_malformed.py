@@ -34,6 +34,8 @@ def error_of(root: Path, frontend: str = "apps/web-app") -> str:
         ("pnpm9", "pnpm-lock.yaml", "lockfileVersion: '9.0'\nimporters: [\n", "not valid YAML"),
         ("pnpm9", "pnpm-lock.yaml", "lockfileVersion: '5.4'\n", "lockfileVersion 5.4 is not read"),
         ("pnpm9", "pnpm-lock.yaml", "- a\n- b\n", "expected a YAML mapping"),
+        ("pnpm9", "pnpm-lock.yaml", "lockfileVersion: '9.0'\nwhen: 2001-13-45\n", "not valid YAML (month must be"),
+        ("yarn4", "yarn.lock", "__metadata:\n  version: 8\nx: {a: *nowhere}\n", "not valid YAML"),
         (
             "pnpm9",
             "pnpm-lock.yaml",

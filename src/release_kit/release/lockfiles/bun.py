@@ -66,7 +66,8 @@ class _Bun:
         return key
 
     def dependency_edges(self, fields: dict[str, Any], base: str, where: str, dev: bool) -> list[tuple[Edge, bool]]:
-        optional_peers = fields.get("optionalPeers") or []
+        optional_peers = fields.get("optionalPeers")
+        optional_peers = optional_peers if isinstance(optional_peers, list) else []
         wanted = [("dependencies", False), ("optionalDependencies", True), ("peerDependencies", False)]
         if dev:
             wanted.append(("devDependencies", False))

@@ -35,6 +35,8 @@ def load_yaml(text: str, path: Path) -> Any:
         raise InputError(f"{path}: not valid YAML ({exc.problem or exc.context}{where})") from None
     except (yaml.YAMLError, RecursionError) as exc:
         raise InputError(f"{path}: not valid YAML ({type(exc).__name__})") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar YAML types but cannot build (a bad date)
+        raise InputError(f"{path}: not valid YAML ({str(exc)[:120]})") from None
     if not documents:
         raise InputError(f"{path}: empty")
     return documents[-1]
