@@ -33,6 +33,8 @@ def read(lockfile: Lockfile, text: str, folder: str) -> tuple[str, list[Componen
         packages = lock["packages"]
         if not isinstance(packages, dict):
             raise InputError(f"{path}: 'packages' must be an object of package entries")
+    elif version == 1 and "packages" in lock and "dependencies" not in lock:
+        raise InputError(f"{path}: lockfileVersion 1 keeps its packages in 'dependencies', this one has 'packages'")
     elif version == 1 or (version in (2, 3) and "dependencies" in lock):
         packages = _from_v1(lockfile, mapping(lock.get("dependencies"), f"{path}: dependencies"))
     else:
