@@ -58,7 +58,12 @@ def error_of(root: Path, frontend: str = "apps/web-app") -> str:
         ("yarn4", "yarn.lock", "__metadata:\n  version: 8\n", "no workspace 'apps/web-app'"),
         ("npm3", "package-lock.json", "{", "not valid JSON"),
         ("npm3", "package-lock.json", '{"lockfileVersion": 7}', "lockfileVersion 7 is not read"),
-        ("npm3", "package-lock.json", '{"lockfileVersion": 1, "packages": {}}', "v1 keeps its packages in"),
+        (
+            "npm3",
+            "package-lock.json",
+            '{"lockfileVersion": 1, "packages": {}}',
+            "lockfileVersion 1 keeps its packages in 'dependencies'",
+        ),
         ("npm3", "package-lock.json", '{"lockfileVersion": 3, "packages": {}}', "no package 'apps/web-app'"),
         ("bun", "bun.lock", '{"lockfileVersion": 9}', "lockfileVersion 9 is not read"),
         (
