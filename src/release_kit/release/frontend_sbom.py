@@ -119,21 +119,25 @@ def _root_identity(lockfile: Lockfile, frontend: Path) -> tuple[str, str]:
 
 
 def repository_root(start: Path) -> Path:
-    """The repository the frontend belongs to: ``git rev-parse --show-toplevel`` run in ``start``;
-    outside a git work tree (or without git), the current directory. The lockfile is never looked
-    for above it."""
+    """The repository the frontend belongs to: ``git rev-parse --show-toplevel`` run in ``start``.
+    Outside a git work tree (or without git): the current directory when ``start`` is inside it,
+    else ``start`` itself. The lockfile is never looked for above it."""
     import subprocess
 
-    folder = start if start.is_dir() else start.parent
+    folder = (start if start.is_dir() else start.parent).resolve()
+    top = ""
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"],
             cwd=folder, capture_output=True, text=True, check=False, timeout=30,
         )  # fmt: skip
+        top = done.stdout.strip() if done.returncode == 0 else ""
     except (OSError, subprocess.SubprocessError):
-        return Path.cwd().resolve()
-    top = done.stdout.strip()
-    return Path(top).resolve() if done.returncode == 0 and top else Path.cwd().resolve()
+        pass
+    if top:
+        return Path(top).resolve()
+    here = Path.cwd().resolve()
+    return here if folder == here or here in folder.parents else folder
 
 
 def lockfile_of(sbom_text: str) -> str:

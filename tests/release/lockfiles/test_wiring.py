@@ -22,14 +22,18 @@ def test_the_repository_root_is_gits_top_level(tmp_path: Path) -> None:
     assert lockfile_of(text) == "yarn.lock"
 
 
-def test_outside_a_git_work_tree_the_root_is_the_current_directory(
+def test_outside_a_git_work_tree_the_root_is_the_current_directory_or_the_frontend(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "plain"
     folder.mkdir()
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    (folder / "web").mkdir()
     monkeypatch.chdir(folder)
-    assert repository_root(folder) == folder.resolve()
+    assert repository_root(folder / "web") == folder.resolve()
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")  # a frontend outside the current directory is its own root
+    assert repository_root(folder / "web") == (folder / "web").resolve()
 
 
 def test_an_sbom_that_does_not_say_is_from_package_lock_json() -> None:
