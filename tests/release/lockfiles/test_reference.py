@@ -154,3 +154,17 @@ def test_a_large_pnpm_workspace_gives_cdxgens_set_over_its_three_importers(tmp_p
     assert set().union(*found.values()) == expected
     assert len(found["apps/web-app"]) == 1360 and "pkg:npm/next@15.1.3" in found["apps/web-app"]
     assert "pkg:npm/turbo@2.3.3" not in found["apps/web-app"]  # the root's tooling is not the app's
+
+
+@pytest.mark.parametrize("kind", ["pnpm", "yarn1", "yarn4", "npm", "bun"])
+def test_a_tarball_url_dependency_is_the_package_at_its_version(tmp_path: Path, kind: str) -> None:
+    """ "is-odd": "https://registry.npmjs.org/is-odd/-/is-odd-3.0.1.tgz" in each package manager's
+    lockfile. bun records no version for it: it is read from the registry tarball's file name
+    (cdxgen puts the URL in the purl's version instead)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "tarball" / kind, repo)
+    components = read_lockfile(find_lockfile(repo, repo), repo).components
+    assert [c.purl for c in components] == ["pkg:npm/is-number@6.0.0", "pkg:npm/is-odd@3.0.1"]
+    if kind != "bun":
+        assert {c.purl for c in components} == reference(f"tarball/{kind}")
+    assert all(len(c.hashes) == (0 if kind == "yarn4" else 1) for c in components)

@@ -8,6 +8,7 @@ The binary bun.lockb (bun 1.1 and older) is not read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,6 +19,8 @@ from release_kit.release.lockfiles.identity import shown, split_name, sri_hashes
 from release_kit.release.lockfiles.models import Component, Excluded, Lockfile
 
 SUPPORTED = (0, 1, 2)
+_SRI_PREFIX = re.compile(r"(sha512|sha384|sha256|sha1)-")
+_TARBALL_VERSION = re.compile(r"/-/[^/]+?-(\d+\.\d+\.\d+[^/]*)\.tgz$")
 _LOCAL = ("workspace", "file", "link", "portal", "root")
 
 
@@ -108,9 +111,13 @@ class _Bun:
         protocol, colon, rest = version.partition(":")
         if colon and protocol in _LOCAL:
             return Node(name=name, version="", local=f"local folder {rest} ({protocol}:)")
-        integrity = value[3] if len(value) > 3 else None
+        # [ident, registry, meta, integrity] from a registry; [ident, meta, integrity] for a tarball
+        # URL; a git dependency's last item is a commit, not an integrity
+        integrity = next((v for v in reversed(value[1:]) if isinstance(v, str) and _SRI_PREFIX.match(v)), None)
+        if colon and protocol in ("http", "https") and (tarball := _TARBALL_VERSION.search(version)):
+            version = tarball.group(1)  # a registry-layout tarball URL: .../name/-/name-1.2.3.tgz
         where = f"{self.lockfile.path}: package {node_id!r}"
-        return Node(name=name, version=version, hashes=sri_hashes(integrity or None, where))
+        return Node(name=name, version=version, hashes=sri_hashes(integrity, where))
 
 
 def read(lockfile: Lockfile, text: str, folder: str) -> tuple[str, list[Component], list[Excluded]]:
