@@ -102,3 +102,12 @@ def test_not_utf8_is_refused(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "yarn1", root)
     (root / "yarn.lock").write_bytes(b"\xff\xfe garbage")
     assert "not UTF-8" in error_of(root)
+
+
+def test_bun_lock_comments_and_trailing_commas_are_read_and_an_open_comment_refused(tmp_path: Path) -> None:
+    from release_kit.release.lockfiles.files import load_jsonc
+
+    text = '{"a": "x // y /* z ,}", /* c */ "b": [1, 2,], // t\n}'
+    assert load_jsonc(text, tmp_path / "bun.lock") == {"a": "x // y /* z ,}", "b": [1, 2]}
+    with pytest.raises(InputError, match="a /\\* comment is never closed"):
+        load_jsonc("/*" * 200_000, tmp_path / "bun.lock")  # linear: one pass, however many there are

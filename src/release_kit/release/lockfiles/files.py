@@ -52,17 +52,26 @@ def load_json(text: str, path: Path) -> Any:
         raise InputError(f"{path}: not valid JSON ({exc})") from None
 
 
-_JSONC = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
+# strings are matched first so that nothing inside them is touched; an unterminated /* comment
+# runs to the end (one linear pass, then refused), never rescanned
+_COMMENTS = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?(?:\*/|\Z)', re.DOTALL)
+_TRAILING_COMMAS = re.compile(r'"(?:[^"\\\n]|\\.)*"|,(?=\s*[}\]])')
 
 
 def load_jsonc(text: str, path: Path) -> Any:
     """JSON with comments and trailing commas (bun.lock): both removed outside strings, then JSON."""
 
-    def keep_strings(match: re.Match[str]) -> str:
+    def drop_comment(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token.startswith("/*") and (len(token) < 4 or not token.endswith("*/")):
+            raise InputError(f"{path}: a /* comment is never closed")
+        return token if token.startswith('"') else ""
+
+    def drop_comma(match: re.Match[str]) -> str:
         token = match.group(0)
         return token if token.startswith('"') else ""
 
-    return load_json(_JSONC.sub(keep_strings, text), path)
+    return load_json(_TRAILING_COMMAS.sub(drop_comma, _COMMENTS.sub(drop_comment, text)), path)
 
 
 def mapping(value: object, where: str, what: str = "an object") -> dict[str, Any]:
