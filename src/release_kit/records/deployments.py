@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -51,6 +51,7 @@ __all__ = [
 WRITE_FIX = "grant the job `permissions: deployments: write`"
 READ_FIX = "grant the job `permissions: deployments: read`"
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+\Z")  # printed as a markdown link: no () <> or spaces
+_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?\Z")  # a GitHub login (apps end in [bot])
 BATCH = 4  # statuses fetched concurrently per round: small, so little is read past the answer
 DESCRIPTION_LIMIT = 140  # GitHub truncates deployment and status descriptions at 140 characters
 
@@ -195,7 +196,9 @@ def _ours(raw: Any) -> tuple[_Deployment, Payload] | None:
 def _good(deployment: _Deployment, payload: Payload, environment: str, status: _Status | None) -> GoodRecord:
     sha = deployment.sha if deployment.sha and re.fullmatch(r"[0-9a-f]{40}", deployment.sha) else None
     log_url = status.log_url if status and status.log_url and _URL_RE.match(status.log_url) else None
+    login = deployment.creator.login if deployment.creator else None
     return GoodRecord(
+        creator=login if login and _LOGIN_RE.match(login) else None,
         deployment_id=deployment.id,
         environment=environment,
         ref=deployment.ref,
@@ -206,6 +209,17 @@ def _good(deployment: _Deployment, payload: Payload, environment: str, status: _
         rollback_of=payload.rollback_of,
         created_at=deployment.created_at,
         succeeded_at=status.created_at if status else None,
+        log_url=log_url,
+    )
+
+
+def _skipped(deployment: _Deployment, reason: str, log_url: str | None = None) -> Skipped:
+    login = deployment.creator.login if deployment.creator else None
+    return Skipped(
+        deployment_id=deployment.id,
+        ref=deployment.ref,
+        reason=clean(reason, 300),
+        creator=login if login and _LOGIN_RE.match(login) else None,
         log_url=log_url,
     )
 
@@ -250,6 +264,8 @@ def search_last_good(
     *,
     progress: Progress | None = None,
     batch: int = BATCH,
+    foreign: Callable[[dict[str, str]], str | None] | None = None,
+    vet: Callable[[GoodRecord], str | None] | None = None,
 ) -> LastGoodSearch:
     """The newest good release-kit record in ``environment``, and what was read to find it.
 
@@ -258,6 +274,11 @@ def search_last_good(
     (those are running now, or just failed), and that no newer record rolled back (its
     ``rollback_of``). With ``to_ref``: the newest good record of that
     ref (tag, or commit SHA), whatever its images.
+
+    A record is a hint, never proof: ``foreign`` names why a record's images are not from the
+    allowed repositories (judged before its statuses are read), ``vet`` why a record that
+    succeeded cannot be deployed (a digest missing from its repository). Either skips the record,
+    listing it with the reason, and the search goes on to older ones.
     """
     search = LastGoodSearch(repository=repo.full_name, environment=environment, to_ref=to_ref)
     say = progress or (lambda _line: None)
@@ -284,14 +305,14 @@ def search_last_good(
                 states = [s.state for s in statuses]
                 if succeeded(states):
                     status = next(s for s in statuses if s.state == "success")
-                    return _good(deployment, payload, environment, status)
-                search.skipped.append(
-                    Skipped(
-                        deployment_id=deployment.id,
-                        ref=deployment.ref,
-                        reason=f"state {latest_state(states)}" if states else "no status",
-                    )
-                )
+                    good = _good(deployment, payload, environment, status)
+                    why = vet(good) if vet else None
+                    if why is None:
+                        return good
+                    say(f"skipping deployment {deployment.id} ({deployment.ref}): {why}")
+                    search.skipped.append(_skipped(deployment, why, good.log_url))
+                    continue
+                search.skipped.append(_skipped(deployment, f"state {latest_state(states)}" if states else "no status"))
             return None
         finally:
             pending.clear()
@@ -313,13 +334,7 @@ def search_last_good(
             if to_ref is None and newest_images is None:
                 newest_images = payload.images
                 search.newest = _good(deployment, payload, environment, None)
-                search.skipped.append(
-                    Skipped(
-                        deployment_id=deployment.id,
-                        ref=deployment.ref,
-                        reason="the newest record (its images were deployed last)",
-                    )
-                )
+                search.skipped.append(_skipped(deployment, "the newest record (its images were deployed last)"))
                 continue
             reason = None
             if to_ref is not None and not _same_ref(deployment.ref, deployment.sha, to_ref):
@@ -330,8 +345,10 @@ def search_last_good(
                 reason = "check(s) failed: " + ", ".join(payload.failed_checks)
             elif to_ref is None and payload.images == newest_images:
                 reason = "same images as the newest record"
+            elif foreign is not None and (why := foreign(payload.images)):
+                reason = f"not our images: {why}"
             if reason:
-                search.skipped.append(Skipped(deployment_id=deployment.id, ref=deployment.ref, reason=reason))
+                search.skipped.append(_skipped(deployment, reason))
                 continue
             pending.append(ours)
             if len(pending) >= batch and (found := settle(pool)):

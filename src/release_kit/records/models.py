@@ -153,7 +153,8 @@ class GoodRecord(BaseModel):
     rollback_of: int | None = None
     created_at: datetime
     succeeded_at: datetime | None = None
-    log_url: str | None = None
+    log_url: str | None = Field(None, description="The run that wrote it (its success status's log_url).")
+    creator: str | None = Field(None, description="Who wrote it: the GitHub login that created the deployment.")
 
 
 class Skipped(BaseModel):
@@ -162,6 +163,8 @@ class Skipped(BaseModel):
     deployment_id: int
     ref: str
     reason: str
+    creator: str | None = None
+    log_url: str | None = None
 
 
 class LastGoodSearch(BaseModel):
@@ -192,6 +195,12 @@ class NoGoodRecord(ReleaseKitError):
     exit_code = ExitCode.NOT_OK
 
 
+class _User(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    login: str = ""
+
+
 class _Deployment(BaseModel):
     """A GitHub deployment as read: only what is used is typed; unknown fields are ignored."""
 
@@ -204,6 +213,7 @@ class _Deployment(BaseModel):
     environment: str | None = None
     payload: Any = None
     created_at: datetime
+    creator: _User | None = None
 
 
 class _Status(BaseModel):
