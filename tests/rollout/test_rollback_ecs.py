@@ -139,6 +139,7 @@ def test_the_good_record_two_releases_back_is_redeployed_and_recorded_as_a_rollb
         "checks": {"deploy": "pass"},
         "snapshot": None,
         "rollback_of": ids["v1.4.0"],
+        "record_id": written["payload"]["record_id"],
     }
     assert fake.deployment_statuses[written["id"]][-1]["state"] == "success"
     assert report.rollback_of == ids["v1.4.0"] and report.rolled_back and report.rolled_back.ref == "v1.4.0"

@@ -8,6 +8,7 @@ the fields of GitHub's answers that are read.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
@@ -29,6 +30,7 @@ FLAGS = {
     "rollback_of": "--rollback-of",
     "log_url": "the run's URL",
     "environment_url": "--environment-url",
+    "record_id": "the record's id",
 }
 
 State = Literal["success", "failure"]
@@ -50,6 +52,7 @@ class Record(BaseModel):
     log_url: str | None = None
     environment_url: str | None = None
     description: str | None = None
+    record_id: str = Field(default_factory=lambda: secrets.token_hex(16), pattern=r"^[0-9a-f]{32}$")
 
     @field_validator("environment")
     @classmethod
@@ -113,7 +116,11 @@ class Record(BaseModel):
 
     def payload(self) -> Payload:
         return Payload(
-            images=self.images, checks=dict(self.checks), snapshot=self.snapshot, rollback_of=self.rollback_of
+            images=self.images,
+            checks=dict(self.checks),
+            snapshot=self.snapshot,
+            rollback_of=self.rollback_of,
+            record_id=self.record_id,
         )
 
 
