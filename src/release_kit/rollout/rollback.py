@@ -238,6 +238,7 @@ def run_rollback(
         record_error=record_error.one_line() if record_error else None,
         database=database_advice(settings, rolled_back, good.ref),
         searched=search.summary(),
+        skipped=list(search.skipped),
     )
     return report, record_error
 
