@@ -29,7 +29,7 @@ from tests.fakes.ecs_rollout import OLD, EcsSimulator, fresh_ecs, moto_session
 from tests.fakes.github import FakeGitHub, serve, sha_of
 from tests.images.server import free_port, registry
 from tests.records.conftest import REPO, TOKEN, deploy
-from tests.rollout.digests import KnownDigests
+from tests.rollout.digests import KnownDigests, every_digest_exists
 from tests.rollout.test_rollback_ecs import CONFIG, GOOD, completes, running_image, settings
 
 
@@ -305,3 +305,24 @@ def test_no_record_left_after_the_skips_is_no_good_record(
     with pytest.raises(NoGoodRecord, match="no last good record"):
         run_rollback(settings(), client, REPO, "production", digests=KnownDigests(present=[]))
     assert no_new_revision()
+
+
+def test_the_rollback_answer_names_the_writer_and_the_records_it_would_not_deploy(
+    sim: EcsSimulator, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    every_digest_exists(monkeypatch)
+    ids = forged_history(fake)
+    completes(sim, monkeypatch, "api", "web")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rk.yml").write_text(CONFIG)
+    with serve(fake) as url:
+        monkeypatch.setenv("GITHUB_API_URL", url)
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        code = run_cli(["rollback", "--repo", "octo-org/app", "--environment", "production", "--config", "rk.yml"])
+
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "good record written by: alice, run: none recorded" in out
+    assert f"{ids['forged']} v1.3.9 (by mallory): not our images: api image {EVIL['api']}" in out
+    assert running_image("agent-api") == GOOD["api"]
