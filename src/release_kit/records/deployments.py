@@ -119,7 +119,7 @@ def _find_record(client: GitHubClient, repo: RepoName, record: Record) -> dict[s
 def _find_status(
     client: GitHubClient, repo: RepoName, deployment_id: int, body: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """The status we sent, if GitHub holds it: the newest one with our state and description."""
+    """The status we sent, if GitHub holds it: one of the newest ten with our state and run URL."""
     for status in _statuses(client, repo, deployment_id)[:10]:
         if status.state == body["state"] and (status.log_url or None) == body.get("log_url"):
             return {"id": status.id}
@@ -136,8 +136,7 @@ def _create_deployment(
         try:
             response = client.request("POST", base, json=body)
         except (GitHubError, _transport_error()) as err:
-            if not _ambiguous(err):
-                assert isinstance(err, GitHubError)
+            if isinstance(err, GitHubError) and not _ambiguous(err):
                 raise _create_refused(repo, record, err) from None
             say(f"GitHub's answer to POST {base} was lost ({_lost(err)}): looking for the record before re-sending it")
             found = _find_record(client, repo, record)
