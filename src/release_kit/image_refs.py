@@ -24,6 +24,7 @@ IMAGE_RE = re.compile(
     rf"^(?P<repository>{_HOST}{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}))?"
     rf"@(?P<digest>{_HEX64})\Z"
 )
+REPOSITORY_RE = re.compile(rf"^{_HOST}{_COMPONENT}(?:/{_COMPONENT})*\Z")
 MAX_REPORT_BYTES = 1024 * 1024  # a publish-images report is a few kB
 PUBLISH_REPORT = "the report publish-images writes with --report"
 
@@ -36,6 +37,26 @@ class ImageRef:
 
     def __str__(self) -> str:
         return f"{self.repository}{':' + self.tag if self.tag else ''}@{self.digest}"
+
+
+def normal_repository(repository: str) -> str:
+    """A repository as compared: its registry host lower-cased, its path as given (no ``docker.io``
+    normalisation: ``nginx`` and ``docker.io/library/nginx`` are two repositories)."""
+    first, sep, rest = repository.partition("/")
+    if sep and ("." in first or ":" in first or first.lower() == "localhost"):
+        return f"{first.lower()}/{rest}"
+    return repository
+
+
+def repository_of(image: str) -> str | None:
+    """The repository of any image reference (tag, digest, both or neither), compared form; None when
+    what is left is not a repository name."""
+    name = image.strip().partition("@")[0]
+    head, slash, last = name.rpartition("/")
+    if ":" in last:
+        last = last.partition(":")[0]
+    name = f"{head}{slash}{last}"
+    return normal_repository(name) if REPOSITORY_RE.match(name) else None
 
 
 def image_problem(ref: str) -> str | None:

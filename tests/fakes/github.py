@@ -320,8 +320,10 @@ class FakeGitHub:
         payload: Any = None,
         sha: str | None = None,
         description: str | None = None,
+        creator: str | None = None,
     ) -> dict[str, Any]:
-        """A deployment as GitHub stores it; ``payload`` is kept as sent (an object or a JSON string)."""
+        """A deployment as GitHub stores it; ``payload`` is kept as sent (an object or a JSON string);
+        ``creator`` is the login that created it (default: the fixture's)."""
         deployment = body("POST_repos_deployments.201.json")
         did = next(self._ids)
         api = f"{self.base_url}/repos/{self.full_name}/deployments/{did}"
@@ -341,6 +343,8 @@ class FakeGitHub:
             created_at=when,
             updated_at=when,
         )
+        if creator is not None:
+            deployment["creator"] = {**(deployment.get("creator") or {}), "login": creator}
         self.deployments.append(deployment)
         self.deployment_statuses[did] = []
         return deployment

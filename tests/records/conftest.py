@@ -46,13 +46,22 @@ def payload(
     return json.dumps(data) if as_string else data
 
 
-def deploy(fake: FakeGitHub, version: str, state: str | None, *, environment: str = "production", **kw: Any) -> int:
+def deploy(
+    fake: FakeGitHub,
+    version: str,
+    state: str | None,
+    *,
+    environment: str = "production",
+    creator: str | None = None,
+    log_url: str = "",
+    **kw: Any,
+) -> int:
     """A release-kit record of ``version`` with one status (``state`` None: no status yet)."""
     dep = fake.add_deployment(
-        version, environment=environment, task="deploy:release-kit", payload=payload(version, **kw)
+        version, environment=environment, task="deploy:release-kit", payload=payload(version, **kw), creator=creator
     )
     if state:
-        fake.add_deployment_status(dep, state)
+        fake.add_deployment_status(dep, state, log_url=log_url)
         if state == "success":  # GitHub's auto_inactive
             fake.mark_inactive(dep)
     return int(dep["id"])

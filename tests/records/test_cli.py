@@ -18,10 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_ENV = ("GITHUB_SERVER_URL", "GITHUB_RUN_ID", "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "GITHUB_REF", "GITHUB_SHA")
 
 
+ALLOWED = "deploy:\n  images: {api: ghcr.io/octo-org/app/api, web: ghcr.io/octo-org/app/web}\n"
+
+
 @pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+def github(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeGitHub]:
     for name in RUN_ENV:
         monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "release-kit.yml"
+    config.write_text(ALLOWED)  # the repositories of tests.records.conftest.images
+    monkeypatch.setenv("RK_CONFIG", str(config))
     fake = FakeGitHub()
     fake.add_ref("tags/v1.4.0", sha_of("v1.4.0"))
     with serve(fake) as url:

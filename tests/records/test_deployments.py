@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -58,7 +59,9 @@ def test_write_record_creates_the_deployment_then_its_status(fake: FakeGitHub, c
         "checks": {"health": "pass", "smoke": "pass"},
         "snapshot": "release-kit-v1-4-0-202612011230",
         "rollback_of": None,
+        "record_id": create["payload"]["record_id"],  # unique per record: a lost answer is looked up by it
     }
+    assert re.fullmatch(r"[0-9a-f]{32}", create["payload"]["record_id"])
     assert status["state"] == "success" and status["log_url"] == log
     assert result.deployment_id == fake.deployments[0]["id"] and result.sha == sha_of("v1.4.0")
     assert fake.deployment_statuses[result.deployment_id][0]["state"] == "success"
@@ -122,7 +125,8 @@ def test_a_status_that_cannot_be_written_names_the_deployment_and_is_not_resent(
     with pytest.raises(ReleaseKitError, match=r"deployment \d+ was created but its status was not written") as caught:
         write_record(client, REPO, record())
     assert caught.value.exit_code == ExitCode.REMOTE
-    assert fake.count(r"/statuses$") == 1 and fake.count(r"/deployments$") == 1
+    posts = [r.url.path for r in fake.requests if r.method == "POST"]
+    assert len([p for p in posts if p.endswith("/statuses")]) == 1 and len(posts) == 2  # looked up, never re-sent
 
 
 # -- the last-good search ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from tests.fakes.container_apps import GROUP, SUB, FakeContainerApps, FakeCreden
 from tests.fakes.ecs_rollout import ScriptedClock
 from tests.fakes.github import FakeGitHub, sha_of
 from tests.records.conftest import REPO, TOKEN, deploy
+from tests.rollout.digests import every_digest_exists
 
 GOOD = {"api": "myreg.azurecr.io/app/api@sha256:" + "c" * 64, "web": "myreg.azurecr.io/app/web@sha256:" + "d" * 64}
 NOW = {"api": "myreg.azurecr.io/app/api@sha256:" + "1" * 64, "web": "myreg.azurecr.io/app/web@sha256:" + "2" * 64}
@@ -30,6 +31,11 @@ SETTINGS = DeploySettings.model_validate(
         "backups": {"database": {"azure_postgres": "agent-pg"}},
     }
 )
+
+
+@pytest.fixture(autouse=True)
+def _digests_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    every_digest_exists(monkeypatch)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.ecs_rollout import CLUSTER, OLD, EcsSimulator, ScriptedClock, fresh_ecs, moto_session
 from tests.fakes.github import FakeGitHub, serve, sha_of
 from tests.records.conftest import REPO, TOKEN, deploy
+from tests.rollout.digests import every_digest_exists
 from tests.test_gha import parse_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +85,11 @@ def sim(moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[EcsSimulator]:
         yield simulator
 
 
+@pytest.fixture(autouse=True)
+def _digests_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    every_digest_exists(monkeypatch)
+
+
 @pytest.fixture
 def fake() -> FakeGitHub:
     return FakeGitHub()
@@ -133,6 +139,7 @@ def test_the_good_record_two_releases_back_is_redeployed_and_recorded_as_a_rollb
         "checks": {"deploy": "pass"},
         "snapshot": None,
         "rollback_of": ids["v1.4.0"],
+        "record_id": written["payload"]["record_id"],
     }
     assert fake.deployment_statuses[written["id"]][-1]["state"] == "success"
     assert report.rollback_of == ids["v1.4.0"] and report.rolled_back and report.rolled_back.ref == "v1.4.0"
@@ -343,7 +350,10 @@ def test_a_deploy_that_raises_after_api_moved_is_recorded_as_failure_and_the_err
 
     ids = history(fake)
     completes(sim, monkeypatch, "api")
-    broken = settings().with_overrides(services={"api": "agent-api", "web": "no-such-web"})
+    broken = settings().with_overrides(
+        services={"api": "agent-api", "web": "no-such-web"},
+        images={"api": "registry.example.com/app/api", "web": "registry.example.com/app/web"},  # nothing read first
+    )
 
     with pytest.raises(NotFoundError, match=r"no active service 'no-such-web'.*recorded as failed rollback deployment"):
         run_rollback(broken, client, REPO, "production")

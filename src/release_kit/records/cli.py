@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from release_kit.options import env, image_options, repo_option, verdict_options
+from release_kit.target.options import where_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,9 +90,16 @@ def record(
     metavar="REF",
     help="The newest good record of this tag or commit, instead of the last good other than what runs now.",
 )
+@where_options
 @verdict_options
-def last_good(repo: str | None, environment: str | None, to_ref: str | None, report_path: Path | None, fmt: str) -> int:
-    """Find the last known good images recorded for an environment (exit 1 when there are none)."""
+def last_good(
+    repo: str | None, environment: str | None, to_ref: str | None, report_path: Path | None, fmt: str, **where: Any
+) -> int:
+    """Find the last known good images recorded for an environment (exit 1 when there are none).
+
+    Only records whose images come from the allowed repositories count (deploy.images, else the
+    repository each service of deploy.services runs now); the others are listed as skipped.
+    """
     from release_kit.records.run import last_good as run
 
-    return run(repo=repo, environment=environment, to_ref=to_ref, report_path=report_path, fmt=fmt)
+    return run(repo=repo, environment=environment, to_ref=to_ref, report_path=report_path, fmt=fmt, **where)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
 
-from release_kit.errors import AccessError, InputError, ReleaseKitError, RemoteError
+from release_kit.errors import AccessError, ExitCode, InputError, ReleaseKitError, RemoteError, RemoteGaveUp
 from release_kit.github.client import GitHubClient, GitHubError, GitHubForbidden, GitHubNotFound, RepoName
 from release_kit.records.models import (
     GoodRecord,
@@ -51,6 +51,7 @@ __all__ = [
 WRITE_FIX = "grant the job `permissions: deployments: write`"
 READ_FIX = "grant the job `permissions: deployments: read`"
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+\Z")  # printed as a markdown link: no () <> or spaces
+_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?\Z")  # a GitHub login (apps end in [bot])
 BATCH = 4  # statuses fetched concurrently per round: small, so little is read past the answer
 DESCRIPTION_LIMIT = 140  # GitHub truncates deployment and status descriptions at 140 characters
 
@@ -84,13 +85,147 @@ def _write_error(repo: RepoName, what: str, err: GitHubError) -> ReleaseKitError
     return err
 
 
-def write_record(client: GitHubClient, repo: RepoName, record: Record) -> RecordResult:
-    """Create the deployment, then its status. Neither POST is re-sent blindly.
+def _ambiguous(err: Exception) -> bool:
+    """The request may have been performed and its answer lost: a 5xx, or the connection failing
+    (reset, timeout) after it was sent. GitHub may hold what we asked for."""
+    import httpx
+
+    if isinstance(err, GitHubError):
+        return err.status >= 500
+    return isinstance(err, httpx.TransportError)
+
+
+def _lost(err: Exception) -> str:
+    if isinstance(err, GitHubError):
+        return f"{err.status} {clean(err.api_message)}"
+    return f"{type(err).__name__}"
+
+
+def _find_record(client: GitHubClient, repo: RepoName, record: Record) -> dict[str, Any] | None:
+    """Our deployment, if GitHub holds it: the environment's release-kit deployments of the ref (newest
+    first, the first 100) whose payload carries this record's id."""
+    params: dict[str, str | int] = {"environment": record.environment, "task": TASK, "ref": record.ref}
+    for index, raw in enumerate(_pages(client, repo, params)):
+        if index >= 100:
+            break
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
+            continue
+        payload = parse_payload(raw.get("payload"))
+        if payload is not None and payload.record_id == record.record_id:
+            return raw
+    return None
+
+
+def _find_status(
+    client: GitHubClient, repo: RepoName, deployment_id: int, body: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The status we sent, if GitHub holds it: one of the newest ten with our state and run URL."""
+    for status in _statuses(client, repo, deployment_id)[:10]:
+        if status.state == body["state"] and (status.log_url or None) == body.get("log_url"):
+            return {"id": status.id}
+    return None
+
+
+def _create_deployment(
+    client: GitHubClient, repo: RepoName, record: Record, body: dict[str, Any], say: Progress
+) -> tuple[int, dict[str, Any]]:
+    """POST the deployment; when the answer is lost, look it up by the record's id before sending it
+    again (once): never two deployments for one record."""
+    base = f"/repos/{repo.owner}/{repo.name}/deployments"
+    for attempt in (1, 2):
+        try:
+            response = client.request("POST", base, json=body)
+        except (GitHubError, _transport_error()) as err:
+            if isinstance(err, GitHubError) and not _ambiguous(err):
+                raise _create_refused(repo, record, err) from None
+            say(f"GitHub's answer to POST {base} was lost ({_lost(err)}): looking for the record before re-sending it")
+            found = _find_record(client, repo, record)
+            if found is not None:
+                say(f"GitHub holds the record: deployment {found['id']}; it is not sent again")
+                return 201, found
+            if attempt == 2:
+                raised = RemoteGaveUp(
+                    f"GitHub did not answer POST {base} twice ({_lost(err)}) and holds no deployment with this "
+                    f"record's id ({record.record_id}): nothing was recorded",
+                    hint="run record again",
+                )
+                raise raised from None
+            continue
+        data = response.json()
+        return response.status_code, data if isinstance(data, dict) else {}
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _transport_error() -> type[Exception]:
+    import httpx
+
+    return httpx.TransportError
+
+
+def _create_refused(repo: RepoName, record: Record, err: GitHubError) -> ReleaseKitError:
+    if err.status == 422:
+        detail = "; ".join(clean(str(e.get("message") or e.get("code") or "")) for e in err.errors)
+        why = f"422 {clean(err.api_message)}{': ' + detail if detail else ''}"
+        if "ref" in f"{err.api_message} {detail}".lower():
+            return InputError(
+                f"--ref {record.ref!r}: GitHub cannot create a deployment for it ({why})",
+                hint="the ref must be a tag, branch or commit SHA that exists in the repository",
+            )
+        return InputError(
+            f"GitHub refused the deployment of {record.ref!r} to {record.environment!r} ({why})",
+            hint="check --environment and the images given",
+        )
+    if err.status == 409:
+        return RemoteError(
+            f"GitHub refused the deployment of {record.ref!r} (409 {clean(err.api_message)})",
+            hint="required_contexts is empty and auto_merge off, so this is a merge conflict on the ref",
+        )
+    return _write_error(repo, "create a deployment", err)
+
+
+def _create_status(
+    client: GitHubClient, repo: RepoName, deployment_id: int, body: dict[str, Any], say: Progress
+) -> dict[str, Any]:
+    """POST the status, once; when its answer is lost, look for it: found, it is ours; not found, the
+    record counts as not good (a status is never sent twice)."""
+    path = f"/repos/{repo.owner}/{repo.name}/deployments/{deployment_id}/statuses"
+    try:
+        answer = client.request("POST", path, json=body).json()
+        return answer if isinstance(answer, dict) else {}
+    except (GitHubError, _transport_error()) as err:
+        if isinstance(err, GitHubError):
+            raised = _write_error(repo, f"write the status of deployment {deployment_id}", err)
+            if raised is not err:
+                raise raised from None
+        if _ambiguous(err):
+            say(f"GitHub's answer to POST {path} was lost ({_lost(err)}): looking for the status")
+            found = _find_status(client, repo, deployment_id, body)
+            if found is not None:
+                say(f"GitHub holds the status of deployment {deployment_id}")
+                return found
+        failed = RemoteError(
+            f"deployment {deployment_id} was created but its status was not written "
+            f"({_lost(err)}); it counts as not good",
+            hint="run record again",
+        )
+        failed.exit_code = err.exit_code if isinstance(err, GitHubError) else ExitCode.REMOTE
+        raise failed from None
+
+
+def write_record(
+    client: GitHubClient, repo: RepoName, record: Record, *, progress: Progress | None = None
+) -> RecordResult:
+    """Create the deployment, then its status. Neither POST is re-sent blindly: when an answer is
+    lost (a 5xx, or the connection failing after the request was sent), what GitHub holds is looked
+    up first (the deployment by the payload's ``record_id``), and sent again only when it is not there.
 
     Raises :class:`AccessError` (exit 2) when the token cannot write deployments,
     :class:`InputError` (exit 2) when GitHub rejects the ref, and :class:`RemoteError`
     when GitHub does not create the deployment (409, or the 202 merged-branch answer).
     """
+    from release_kit.http import stderr_line
+
+    say = progress or (lambda line: stderr_line(f"release-kit: {line}"))
     base = f"/repos/{repo.owner}/{repo.name}/deployments"
     body = {
         "ref": record.ref,
@@ -101,32 +236,11 @@ def write_record(client: GitHubClient, repo: RepoName, record: Record) -> Record
         "payload": record.payload().to_json(),
         "description": _describe(record),
     }
-    try:
-        response = client.request("POST", base, json=body)
-    except GitHubError as err:
-        if err.status == 422:
-            detail = "; ".join(clean(str(e.get("message") or e.get("code") or "")) for e in err.errors)
-            why = f"422 {clean(err.api_message)}{': ' + detail if detail else ''}"
-            if "ref" in f"{err.api_message} {detail}".lower():
-                raise InputError(
-                    f"--ref {record.ref!r}: GitHub cannot create a deployment for it ({why})",
-                    hint="the ref must be a tag, branch or commit SHA that exists in the repository",
-                ) from None
-            raise InputError(
-                f"GitHub refused the deployment of {record.ref!r} to {record.environment!r} ({why})",
-                hint="check --environment and the images given",
-            ) from None
-        if err.status == 409:
-            raise RemoteError(
-                f"GitHub refused the deployment of {record.ref!r} (409 {clean(err.api_message)})",
-                hint="required_contexts is empty and auto_merge off, so this is a merge conflict on the ref",
-            ) from None
-        raise _write_error(repo, "create a deployment", err) from None
-    data = response.json()
-    if response.status_code != 201 or not isinstance(data, dict) or not isinstance(data.get("id"), int):
-        message = clean(str(data.get("message"))) if isinstance(data, dict) else "no deployment in the answer"
+    code, data = _create_deployment(client, repo, record, body, say)
+    if code != 201 or not isinstance(data.get("id"), int):
+        message = clean(str(data.get("message"))) if data else "no deployment in the answer"
         raise RemoteError(
-            f"GitHub answered {response.status_code} to POST {base} without creating a deployment ({message})",
+            f"GitHub answered {code} to POST {base} without creating a deployment ({message})",
             hint="record a tag or commit SHA, not a branch GitHub would merge into",
         )
     deployment_id = int(data["id"])
@@ -135,22 +249,11 @@ def write_record(client: GitHubClient, repo: RepoName, record: Record) -> Record
         status_body["log_url"] = record.log_url
     if record.environment_url:
         status_body["environment_url"] = record.environment_url
-    try:
-        status = client.request("POST", f"{base}/{deployment_id}/statuses", json=status_body).json()
-    except GitHubError as err:
-        raised = _write_error(repo, f"write the status of deployment {deployment_id}", err)
-        if raised is err:
-            raised = RemoteError(
-                f"deployment {deployment_id} was created but its status was not written "
-                f"({err.status} {clean(err.api_message)}); it counts as not good",
-                hint="run record again",
-            )
-            raised.exit_code = err.exit_code  # 3 for a 5xx
-        raise raised from None
+    status = _create_status(client, repo, deployment_id, status_body, say)
     return RecordResult(
         repository=repo.full_name,
         deployment_id=deployment_id,
-        status_id=int(status.get("id", 0)) if isinstance(status, dict) else 0,
+        status_id=int(status.get("id", 0)) if isinstance(status.get("id"), int) else 0,
         environment=record.environment,
         state=record.state,
         ref=record.ref,
@@ -195,7 +298,9 @@ def _ours(raw: Any) -> tuple[_Deployment, Payload] | None:
 def _good(deployment: _Deployment, payload: Payload, environment: str, status: _Status | None) -> GoodRecord:
     sha = deployment.sha if deployment.sha and re.fullmatch(r"[0-9a-f]{40}", deployment.sha) else None
     log_url = status.log_url if status and status.log_url and _URL_RE.match(status.log_url) else None
+    login = deployment.creator.login if deployment.creator else None
     return GoodRecord(
+        creator=login if login and _LOGIN_RE.match(login) else None,
         deployment_id=deployment.id,
         environment=environment,
         ref=deployment.ref,
@@ -206,6 +311,17 @@ def _good(deployment: _Deployment, payload: Payload, environment: str, status: _
         rollback_of=payload.rollback_of,
         created_at=deployment.created_at,
         succeeded_at=status.created_at if status else None,
+        log_url=log_url,
+    )
+
+
+def _skipped(deployment: _Deployment, reason: str, log_url: str | None = None) -> Skipped:
+    login = deployment.creator.login if deployment.creator else None
+    return Skipped(
+        deployment_id=deployment.id,
+        ref=deployment.ref,
+        reason=clean(reason, 300),
+        creator=login if login and _LOGIN_RE.match(login) else None,
         log_url=log_url,
     )
 
@@ -250,6 +366,8 @@ def search_last_good(
     *,
     progress: Progress | None = None,
     batch: int = BATCH,
+    foreign: Callable[[dict[str, str]], str | None] | None = None,
+    vet: Callable[[GoodRecord], str | None] | None = None,
 ) -> LastGoodSearch:
     """The newest good release-kit record in ``environment``, and what was read to find it.
 
@@ -258,6 +376,11 @@ def search_last_good(
     (those are running now, or just failed), and that no newer record rolled back (its
     ``rollback_of``). With ``to_ref``: the newest good record of that
     ref (tag, or commit SHA), whatever its images.
+
+    A record is a hint, never proof: ``foreign`` names why a record's images are not from the
+    allowed repositories (judged before its statuses are read), ``vet`` why a record that
+    succeeded cannot be deployed (a digest missing from its repository). Either skips the record,
+    listing it with the reason, and the search goes on to older ones.
     """
     search = LastGoodSearch(repository=repo.full_name, environment=environment, to_ref=to_ref)
     say = progress or (lambda _line: None)
@@ -284,14 +407,14 @@ def search_last_good(
                 states = [s.state for s in statuses]
                 if succeeded(states):
                     status = next(s for s in statuses if s.state == "success")
-                    return _good(deployment, payload, environment, status)
-                search.skipped.append(
-                    Skipped(
-                        deployment_id=deployment.id,
-                        ref=deployment.ref,
-                        reason=f"state {latest_state(states)}" if states else "no status",
-                    )
-                )
+                    good = _good(deployment, payload, environment, status)
+                    why = vet(good) if vet else None
+                    if why is None:
+                        return good
+                    say(f"skipping deployment {deployment.id} ({deployment.ref}): {why}")
+                    search.skipped.append(_skipped(deployment, why, good.log_url))
+                    continue
+                search.skipped.append(_skipped(deployment, f"state {latest_state(states)}" if states else "no status"))
             return None
         finally:
             pending.clear()
@@ -313,13 +436,7 @@ def search_last_good(
             if to_ref is None and newest_images is None:
                 newest_images = payload.images
                 search.newest = _good(deployment, payload, environment, None)
-                search.skipped.append(
-                    Skipped(
-                        deployment_id=deployment.id,
-                        ref=deployment.ref,
-                        reason="the newest record (its images were deployed last)",
-                    )
-                )
+                search.skipped.append(_skipped(deployment, "the newest record (its images were deployed last)"))
                 continue
             reason = None
             if to_ref is not None and not _same_ref(deployment.ref, deployment.sha, to_ref):
@@ -330,8 +447,10 @@ def search_last_good(
                 reason = "check(s) failed: " + ", ".join(payload.failed_checks)
             elif to_ref is None and payload.images == newest_images:
                 reason = "same images as the newest record"
+            elif foreign is not None and (why := foreign(payload.images)):
+                reason = f"not our images: {why}"
             if reason:
-                search.skipped.append(Skipped(deployment_id=deployment.id, ref=deployment.ref, reason=reason))
+                search.skipped.append(_skipped(deployment, reason))
                 continue
             pending.append(ours)
             if len(pending) >= batch and (found := settle(pool)):

@@ -8,6 +8,7 @@ the fields of GitHub's answers that are read.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
@@ -29,6 +30,7 @@ FLAGS = {
     "rollback_of": "--rollback-of",
     "log_url": "the run's URL",
     "environment_url": "--environment-url",
+    "record_id": "the record's id",
 }
 
 State = Literal["success", "failure"]
@@ -50,6 +52,7 @@ class Record(BaseModel):
     log_url: str | None = None
     environment_url: str | None = None
     description: str | None = None
+    record_id: str = Field(default_factory=lambda: secrets.token_hex(16), pattern=r"^[0-9a-f]{32}$")
 
     @field_validator("environment")
     @classmethod
@@ -113,7 +116,11 @@ class Record(BaseModel):
 
     def payload(self) -> Payload:
         return Payload(
-            images=self.images, checks=dict(self.checks), snapshot=self.snapshot, rollback_of=self.rollback_of
+            images=self.images,
+            checks=dict(self.checks),
+            snapshot=self.snapshot,
+            rollback_of=self.rollback_of,
+            record_id=self.record_id,
         )
 
 
@@ -153,7 +160,8 @@ class GoodRecord(BaseModel):
     rollback_of: int | None = None
     created_at: datetime
     succeeded_at: datetime | None = None
-    log_url: str | None = None
+    log_url: str | None = Field(None, description="The run that wrote it (its success status's log_url).")
+    creator: str | None = Field(None, description="Who wrote it: the GitHub login that created the deployment.")
 
 
 class Skipped(BaseModel):
@@ -162,6 +170,8 @@ class Skipped(BaseModel):
     deployment_id: int
     ref: str
     reason: str
+    creator: str | None = None
+    log_url: str | None = None
 
 
 class LastGoodSearch(BaseModel):
@@ -192,6 +202,12 @@ class NoGoodRecord(ReleaseKitError):
     exit_code = ExitCode.NOT_OK
 
 
+class _User(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    login: str = ""
+
+
 class _Deployment(BaseModel):
     """A GitHub deployment as read: only what is used is typed; unknown fields are ignored."""
 
@@ -204,6 +220,7 @@ class _Deployment(BaseModel):
     environment: str | None = None
     payload: Any = None
     created_at: datetime
+    creator: _User | None = None
 
 
 class _Status(BaseModel):

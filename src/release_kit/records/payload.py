@@ -27,6 +27,7 @@ CHECK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./:()-]{0,99}\Z")
 SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,254}\Z")
 REF_RE = re.compile(r"^(?!.*\.\.)(?!/)[A-Za-z0-9._/+-]{1,255}(?<![/.])\Z")
 CHECK_VALUES = ("pass", "fail")
+RECORD_ID_RE = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,19 @@ class Payload:
     checks: dict[str, str] = field(default_factory=dict)
     snapshot: str | None = None
     rollback_of: int | None = None
+    record_id: str | None = None  # unique per `record`: a POST whose answer was lost is found by it
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "release_kit": PAYLOAD_VERSION,
             "images": dict(self.images),
             "checks": dict(self.checks),
             "snapshot": self.snapshot,
             "rollback_of": self.rollback_of,
         }
+        if self.record_id:
+            data["record_id"] = self.record_id
+        return data
 
     @property
     def checks_passed(self) -> bool:
@@ -84,7 +89,14 @@ def parse_payload(raw: Any) -> Payload | None:
         return None
     if rollback_of is not None and (isinstance(rollback_of, bool) or not isinstance(rollback_of, int)):
         return None
-    return Payload(images=dict(images), checks=dict(checks), snapshot=snapshot, rollback_of=rollback_of)
+    record_id = raw.get("record_id")
+    return Payload(
+        images=dict(images),
+        checks=dict(checks),
+        snapshot=snapshot,
+        rollback_of=rollback_of,
+        record_id=record_id if isinstance(record_id, str) and RECORD_ID_RE.match(record_id) else None,
+    )
 
 
 def succeeded(states: list[str]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +16,9 @@ from release_kit.records.deployments import Record, require_last_good, run_url, 
 from release_kit.records.inputs import default_ref, images_from_report, parse_checks, parse_images
 from release_kit.records.payload import REF_RE
 from release_kit.reporting import JsonReport, emit, write_report
+
+if TYPE_CHECKING:
+    from release_kit.records.provenance import Allowed
 
 
 def _report_path(report_path: Path | None, name: str) -> Path | None:
@@ -99,15 +103,24 @@ def last_good(
     report_path: Path | None,
     fmt: str,
     client: GitHubClient | None = None,
+    config_path: Path | None = None,
+    **flags: Any,
 ) -> ExitCode:
-    """Print the last good record; exit 1 (naming what was searched) when there is none."""
+    """Print the last good record; exit 1 (naming what was searched) when there is none.
+
+    Records whose images are not from the allowed repositories are skipped, with the reason.
+    """
     name = parse_repo(repo)
     env_name = _environment(environment)
     if to_ref and not REF_RE.match(to_ref):
         raise InputError(f"--to {to_ref!r}: expected a tag or commit SHA such as v1.4.0")
+    allowed = _allowed(config_path, flags)
+    _progress(
+        "allowed image repositories: " + ", ".join(f"{role}={repo}" for role, repo in allowed.repositories.items())
+    )
     gh = client or GitHubClient()
     try:
-        search = search_last_good(gh, name, env_name, to_ref or None, progress=_progress)
+        search = search_last_good(gh, name, env_name, to_ref or None, progress=_progress, foreign=allowed.problem)
     finally:
         if client is None:
             gh.close()
@@ -120,3 +133,34 @@ def last_good(
 
 def _progress(line: str) -> None:
     click.echo(gha.redact(f"release-kit: {line}"), err=True)
+
+
+def _allowed(config_path: Path | None, flags: dict[str, Any]) -> Allowed:
+    """The allowed repositories: ``deploy.images``, else (for each role of ``deploy.services``) the
+    repository of the image the service runs now, read through the platform."""
+    from release_kit.records.provenance import allowed_repositories, current_image_reader, deployed_roles
+    from release_kit.target.resolve import settings_from_flags
+
+    where = {k: flags.get(k) for k in ("platform", "region", "cluster", "subscription", "resource_group")}
+    settings = settings_from_flags(
+        config_path,
+        **where,
+        services=tuple(flags.get("services") or ()),
+        containers=tuple(flags.get("containers") or ()),
+    )
+    roles = deployed_roles(settings)
+    if not settings.images and not roles:
+        raise InputError(
+            "last-good needs the image repositories records may name: set deploy.images (e.g. {api: "
+            "ghcr.io/acme/app/api, web: ghcr.io/acme/app/web}) in .github/release-kit.yml, or deploy.platform and "
+            "deploy.services to allow what each service runs now",
+            hint="a deployment record is a hint, never proof: its images are only trusted from these repositories",
+        )
+    reader = None
+    if any(role not in settings.images for role in roles):
+        from release_kit.http import SystemClock
+        from release_kit.platforms import get
+
+        engine, cloud = get(settings.require_platform()).engine(settings, clock=SystemClock(), interval=5.0)
+        reader = current_image_reader(settings, engine, cloud)
+    return allowed_repositories(settings, roles, reader)

@@ -13,6 +13,7 @@ from typing import Any
 from release_kit.errors import ExitCode, InputError
 from release_kit.http import Clock, SystemClock
 from release_kit.platforms import Engine, get
+from release_kit.records.provenance import Allowed, allowed_repositories, current_image_reader
 from release_kit.rollout.images import ImageRef, images_from_report, parse_image_pairs
 from release_kit.rollout.models import DeployReport, RoleResult, Verdict
 from release_kit.rollout.waiting import POLL_INTERVAL
@@ -43,6 +44,16 @@ def engine_for(
     )
 
 
+def default_engine(settings: DeploySettings) -> tuple[Engine, Any]:
+    """The platform's engine on the system clock."""
+    return engine_for(settings, clock=SystemClock())
+
+
+def allowed_for(settings: DeploySettings, roles: list[Role], engine: tuple[Engine, Any]) -> Allowed:
+    """The allowed repository of each role: ``deploy.images``, else the image its service runs now."""
+    return allowed_repositories(settings, roles, current_image_reader(settings, *engine))
+
+
 def deploy_images(
     settings: DeploySettings,
     images: dict[Role, ImageRef],
@@ -51,13 +62,19 @@ def deploy_images(
     clock: Clock | None = None,
     engine: tuple[Engine, Any] | None = None,
     not_deployed: list[str] | None = None,
+    allowed: Allowed | None = None,
 ) -> DeployReport:
-    """Deploy each role's image in order, waiting up to ``timeout`` seconds per role; stop at the first fail."""
+    """Deploy each role's image in order, waiting up to ``timeout`` seconds per role; stop at the first fail.
+
+    Only images of the allowed repositories (``allowed``, else :func:`allowed_for`) are deployed: one
+    from elsewhere is exit 2, naming the role, the image and the allowed repository, before anything moves.
+    """
     if not images:
         raise InputError("nothing to deploy: pass --image ROLE=REF or --images-from PUBLISH_REPORT")
     names = {role: settings.require_service(role) for role in images}  # every service named before anything moves
     platform = settings.require_platform()
     runner, counter = engine or engine_for(settings, clock=clock or SystemClock())
+    (allowed or allowed_for(settings, list(images), (runner, counter))).require(images)
     results: list[RoleResult] = []
     failed: RoleResult | None = None
     for role, image in images.items():

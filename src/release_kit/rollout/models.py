@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from release_kit.records.models import GoodRecord, RecordResult
+from release_kit.records.models import GoodRecord, RecordResult, Skipped
 from release_kit.rollout.restore import RestoreAdvice
 from release_kit.target.settings import Role
 
@@ -129,6 +129,9 @@ class RollbackReport(BaseModel):
     record_error: str | None = Field(None, description="Why the record was not written, when it was not.")
     database: RestoreAdvice
     searched: str = Field(description="What the last-good search read.")
+    skipped: list[Skipped] = Field(
+        default_factory=list, description="Records passed over, and why (not our images, digests missing, ...)."
+    )
 
     @property
     def deployment_id(self) -> int | None:

@@ -183,11 +183,28 @@ def _record_line(report: RollbackReport) -> str:
     return f"NOT recorded: {report.record_error}"
 
 
+def _written_by(report: RollbackReport) -> str:
+    good = report.good
+    return f"good record written by: {good.creator or 'unknown'}, run: {good.log_url or 'none recorded'}"
+
+
+def _provenance_skips(report: RollbackReport) -> list[str]:
+    """The records passed over because their images are not ours or do not exist (the rest is routine)."""
+    return [
+        f"{s.deployment_id} {s.ref} (by {s.creator or 'unknown'}): {s.reason}"
+        for s in report.skipped
+        if s.reason.startswith("not our images") or " does not exist in " in s.reason
+    ][:20]
+
+
 def rollback_text(report: RollbackReport) -> str:
     db = report.database
+    skips = _provenance_skips(report)
     lines = [
         headline(report),
         _rolled_back(report),
+        _written_by(report),
+        *(["skipped (not deployable):", *(f"  {line}" for line in skips)] if skips else []),
         "",
         table(["ROLE", "GOOD IMAGE"], [[role, ref] for role, ref in report.good.images.items()]),
         "",
@@ -214,6 +231,9 @@ def rollback_markdown(report: RollbackReport) -> str:
         "",
         md_escape(_rolled_back(report)),
         "",
+        md_escape(_written_by(report)),
+        "",
+        *(f"- Skipped: {md_escape(line)}" for line in _provenance_skips(report)),
         deploy_markdown(report.deploy).replace("### release-kit deploy\n", "").strip(),
         "",
         f"- Migration: {md_escape(report.migration)}",

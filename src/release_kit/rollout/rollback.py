@@ -33,7 +33,8 @@ from release_kit.records.deployments import (
 )
 from release_kit.records.models import NoGoodRecord, Progress
 from release_kit.records.payload import REF_RE, TASK, parse_payload
-from release_kit.rollout.deploy import DEFAULT_DEPLOY_TIMEOUT, deploy_images
+from release_kit.records.provenance import DigestCheck, deployed_roles
+from release_kit.rollout.deploy import DEFAULT_DEPLOY_TIMEOUT, allowed_for, default_engine, deploy_images
 from release_kit.rollout.images import ImageRef, parse_image
 from release_kit.rollout.models import RollbackReport, RolledBack
 from release_kit.rollout.restore import RestoreAdvice, advise, rds_identifier
@@ -145,15 +146,36 @@ def run_rollback(
     *,
     progress: Progress | None = None,
     engine: tuple[Engine, Any] | None = None,
+    digests: DigestCheck | None = None,
 ) -> tuple[RollbackReport, ReleaseKitError | None]:
     """Search, redeploy, record. Returns the report and the record's error (None when it was written).
 
-    No good record raises :class:`NoGoodRecord` (exit 1) before anything is deployed or recorded.
-    A deploy that raises is recorded as a failure, then the error goes on.
+    A record is a hint, never proof: records whose images are not from the allowed repositories
+    (``deploy.images``, else what each service runs now), or whose digests do not exist there, are
+    skipped and the search goes on to older ones. No good record raises :class:`NoGoodRecord`
+    (exit 1) before anything is deployed or recorded. A deploy that raises is recorded as a
+    failure, then the error goes on.
     """
     say = progress or (lambda _line: None)
     check_settings(settings)
-    search: LastGoodSearch = search_last_good(client, repo, environment, to_ref, progress=say)
+    runner = engine or default_engine(settings)
+    roles = deployed_roles(settings)
+    allowed = allowed_for(settings, roles, runner)
+    say("allowed image repositories: " + ", ".join(f"{role}={repo}" for role, repo in allowed.repositories.items()))
+    checker = digests or DigestCheck()
+    try:
+        search: LastGoodSearch = search_last_good(
+            client,
+            repo,
+            environment,
+            to_ref,
+            progress=say,
+            foreign=allowed.problem,
+            vet=lambda good: checker.missing(good.images, roles),
+        )
+    finally:
+        if digests is None:
+            checker.close()
     good = require_last_good(search)
     images, others = plan_roles(settings, good)
     if not images:
@@ -189,7 +211,7 @@ def run_rollback(
         return write_record(client, repo, entry)
 
     try:
-        deployed = deploy_images(settings, images, timeout, engine=engine, not_deployed=others)
+        deployed = deploy_images(settings, images, timeout, engine=runner, not_deployed=others, allowed=allowed)
     except ReleaseKitError as err:
         try:
             failed = record("failure")
@@ -216,6 +238,7 @@ def run_rollback(
         record_error=record_error.one_line() if record_error else None,
         database=database_advice(settings, rolled_back, good.ref),
         searched=search.summary(),
+        skipped=list(search.skipped),
     )
     return report, record_error
 
