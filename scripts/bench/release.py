@@ -36,6 +36,7 @@ from tests.release.projects import npm_frontend, python_package  # noqa: E402
 
 from release_kit.cli import run_cli  # noqa: E402
 from release_kit.release import sbom  # noqa: E402
+from release_kit.release.frontend_sbom import frontend_sbom  # noqa: E402
 
 NAMES = ("starter-contracts", "starter-console", "starter-providers")
 
@@ -44,7 +45,7 @@ def ours_sbom_step(wheels: list[Path], frontend: Path) -> float:
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda w: sbom.wheel_sbom(w, hashlib.sha256(w.read_bytes()).hexdigest()), wheels))
-    sbom.frontend_sbom(frontend)
+    frontend_sbom(frontend, frontend)
     return time.perf_counter() - start
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from release_kit.cli import run_cli
 from release_kit.release import sbom
+from release_kit.release.frontend_sbom import frontend_sbom
 from tests.release.projects import npm_frontend, python_package
 
 NAMES = ("starter-contracts", "starter-console", "starter-providers")
@@ -83,7 +84,7 @@ def test_rebuilding_an_sbom_gives_the_same_bytes(built, monkeypatch: pytest.Monk
     wheel = next(assets.glob("starter_console-*.whl"))
     first, second = sbom.wheel_sbom(wheel, sha256(wheel)), sbom.wheel_sbom(wheel, sha256(wheel))
     assert first == second and '"timestamp": "2023-11-14T22:13:20+00:00"' in first
-    assert sbom.frontend_sbom(frontend) == sbom.frontend_sbom(frontend)
+    assert frontend_sbom(frontend, frontend) == frontend_sbom(frontend, frontend)
 
 
 def test_the_schema_rejects_a_broken_sbom(built) -> None:  # type: ignore[no-untyped-def]
@@ -124,11 +125,13 @@ def test_tag_and_version_mismatch_stops_before_anything(tmp_path: Path, capsys: 
     assert [p.name for p in assets.iterdir()] == ["keep.txt"]  # the user's files are as they were
 
 
-def test_old_lockfile_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    frontend = npm_frontend(tmp_path / "web", lockfile_version=1)
+def test_a_lockfile_v1_that_keeps_packages_where_v2_does_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frontend = npm_frontend(tmp_path / "web", lockfile_version=1)  # a v1 header over a v2 body: no npm wrote it
     assert run_cli(["release", "build", "--tag", "v1.0.0", "--frontend", str(frontend),
                     "--assets-dir", str(tmp_path / "a")]) == 2  # fmt: skip
-    assert "lockfile v2 or v3" in capsys.readouterr().err
+    assert "lockfileVersion 1 keeps its packages in 'dependencies'" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
 
 

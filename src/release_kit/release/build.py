@@ -237,9 +237,12 @@ def build(
             path.write_text(text, encoding="utf-8")
             assets.append(asset_of(path, Role.SBOM, subject=wheel.path.name))
         if frontend is not None:
+            from release_kit.release.frontend_sbom import frontend_sbom, lockfile_of, repository_root
+
             path = staging / FRONTEND_SBOM
-            path.write_text(sbom.frontend_sbom(frontend), encoding="utf-8")
-            assets.append(asset_of(path, Role.SBOM, subject=f"{frontend.name} (package-lock.json)"))
+            text = frontend_sbom(frontend, repository_root(frontend))
+            path.write_text(text, encoding="utf-8")
+            assets.append(asset_of(path, Role.SBOM, subject=f"{frontend.name} ({lockfile_of(text)})"))
         assets.append(asset_of(write_checksums(assets, staging), Role.CHECKSUMS))
         names = [a.name for a in assets]
         dupes = sorted({n for n in names if names.count(n) > 1})

@@ -37,7 +37,8 @@ def release_options(func: F) -> F:
                 "--frontend",
                 envvar=env("frontend"),
                 type=click.Path(file_okay=False, path_type=Path),
-                help="An npm frontend folder with package-lock.json.",
+                help="A JavaScript frontend folder (pnpm, yarn, npm or bun). Its lockfile is read from the folder or "
+                "the nearest workspace root above it, never above the repository root.",
             ),
             click.option(
                 "--assets-dir",

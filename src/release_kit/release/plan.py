@@ -64,7 +64,9 @@ def plan(
         path = assets_dir / FRONTEND_SBOM
         if not path.is_file():
             raise InputError(f"--frontend {frontend}: {FRONTEND_SBOM} is missing from {assets_dir}")
-        assets.append(asset_of(path, Role.SBOM, subject=f"{frontend.name} (package-lock.json)"))
+        from release_kit.release.frontend_sbom import lockfile_of
+
+        assets.append(asset_of(path, Role.SBOM, subject=f"{frontend.name} ({lockfile_of(path.read_text())})"))
     for asset in assets:
         if sums.get(asset.name) != asset.sha256:
             raise InputError(f"{asset.name}: its sha256 does not match {CHECKSUMS} (rebuild the assets)")
