@@ -121,7 +121,10 @@ def toy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Toy, Path]:
     platform = Toy()
     monkeypatch.setitem(platforms.ALL_PLATFORMS, platform.name, platform)  # the one registry line
     config = tmp_path / "release-kit.yml"
-    config.write_text("deploy:\n  platform: toy\n  services:\n    api: toy-api\n    web: toy-web\n")
+    config.write_text(
+        "deploy:\n  platform: toy\n  services:\n    api: toy-api\n    web: toy-web\n"
+        "  images:\n    api: registry.example/app/api\n    web: registry.example/app/web\n"
+    )
     return platform, config
 
 

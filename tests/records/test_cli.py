@@ -123,6 +123,19 @@ def test_a_failure_is_recorded_with_exit_0_and_json_out(github: FakeGitHub, caps
     assert github.deployment_statuses[report["deployment_id"]][-1]["state"] == "failure"
 
 
+def test_a_cancelled_deploy_says_where_it_stopped_in_the_records_description(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["record", "--repo", "octo-org/app", "--environment", "production", "--state", "failure", "--ref", "v1.4.0"]
+    args += [f"--image={role}={ref}" for role, ref in images("v1.4.0").items()]
+    assert run_cli([*args, "--description", "cancelled during deploy-web", "--format", "json"]) == 0
+    deployment_id = json.loads(capsys.readouterr().out)["deployment_id"]
+    [deployment] = [d for d in github.deployments if d["id"] == deployment_id]
+    assert deployment["description"] == "cancelled during deploy-web"
+    [status_post] = [r for r in github.requests if r.method == "POST" and r.url.path.endswith("/statuses")]
+    assert json.loads(status_post.content)["description"] == "cancelled during deploy-web"
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [

@@ -233,6 +233,7 @@ def test_record_runs_under_a_runner(tmp_path: Path) -> None:
     assert deployment["environment"] == "production"
     assert deployment["payload"] == {
         "release_kit": 1,
+        "record_id": deployment["payload"]["record_id"],
         "images": pinned,
         "checks": {"health": "pass", "smoke": "pass"},
         "snapshot": "release-kit-v1-4-0-202612011230",

@@ -44,7 +44,11 @@ ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent"
 GOOD = {"api": f"{ECR}/api@sha256:{'1' * 64}", "web": f"{ECR}/web@sha256:{'2' * 64}"}
 NEW = {"api": f"{ECR}/api@sha256:{'a' * 64}", "web": f"{ECR}/web@sha256:{'b' * 64}"}
 SERVICES = {"api": "agent-api", "web": "agent-web"}
-CONFIG = WORLD_CONFIG + "  migrations:\n    command: starter-console release db\n"
+CONFIG = (
+    WORLD_CONFIG
+    + "  migrations:\n    command: starter-console release db\n"
+    + f"  images: {{api: {ECR}/api, web: {ECR}/web}}\n"  # only these repositories are ever deployed
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -325,6 +329,13 @@ def deploy(
                      "snapshot": None, "rollback_of": None},
         )  # fmt: skip
         fake.add_deployment_status(good, "success")
+        import boto3
+
+        ecr = boto3.client("ecr")  # rollback deploys only digests that exist in their repositories
+        for role, ref in GOOD.items():
+            ecr.create_repository(repositoryName=f"agent/{role}")
+            manifest = json.dumps({"schemaVersion": 2, "role": role})
+            ecr.put_image(repositoryName=f"agent/{role}", imageManifest=manifest, imageDigest=ref.split("@")[1])
     api_app, web_app = App(), App()
     images = " ".join(f"{role}={ref}" for role, ref in NEW.items())
     with EcsSimulator() as sim, serve(fake) as github, auth_app.serve(api_app) as api, auth_app.serve(web_app) as web:
@@ -366,6 +377,7 @@ def test_the_deploy_half_runs_under_a_runner_against_moto(moto: str, tmp_path: P
     snapshot = payload["snapshot"]
     assert payload == {
         "release_kit": 1,
+        "record_id": payload["record_id"],
         "images": NEW,
         "checks": dict.fromkeys(
             ["preflight", "migrate", "deploy-api", "health-api", "deploy-web", "health-web", "smoke"], "pass"

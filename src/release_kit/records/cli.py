@@ -46,6 +46,12 @@ F = TypeVar("F", bound=Callable[..., Any])
     help="This deploy rolls back that deployment.",
 )
 @click.option("--environment-url", envvar=env("environment-url"), help="The environment's URL, shown by GitHub.")
+@click.option(
+    "--description",
+    envvar=env("description"),
+    help="What GitHub shows for the deployment and its status (140 characters), e.g. 'cancelled during "
+    "deploy-web'. Default: the state, the ref and the checks.",
+)
 @verdict_options
 def record(
     repo: str | None,
@@ -58,6 +64,7 @@ def record(
     ref: str | None,
     rollback_of: int | None,
     environment_url: str | None,
+    description: str | None,
     report_path: Path | None,
     fmt: str,
 ) -> int:
@@ -75,6 +82,7 @@ def record(
         ref=ref,
         rollback_of=rollback_of,
         environment_url=environment_url,
+        description=description or None,
         report_path=report_path,
         fmt=fmt,
     )

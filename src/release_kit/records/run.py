@@ -54,6 +54,7 @@ def record(
     environment_url: str | None,
     report_path: Path | None,
     fmt: str,
+    description: str | None = None,
     client: GitHubClient | None = None,
 ) -> ExitCode:
     """Write the record; exit 0 once it is written, whatever state it records."""
@@ -82,6 +83,7 @@ def record(
         rollback_of=rollback_of,
         log_url=run_url(),
         environment_url=environment_url or None,
+        description=description,
     )
     gh = client or GitHubClient()
     try:
