@@ -104,7 +104,7 @@ def test_a_generated_workflow_is_checked_from_its_text() -> None:
     }
     assert check_uses(yaml.safe_dump(workflow, sort_keys=False), "release.yml") == [
         "release.yml:10: uses: org/release-kit/release@v1: release has no input package "
-        "(it has: packages, frontend, tag, assets-dir, sdist, token)",
+        "(it has: packages, frontend, tag, assets-dir, sdist, custom-trusted-root, token)",
         "release.yml:13: uses: org/release-kit/promote@v1: there is no promote/action.yml in org/release-kit",
     ]
 
