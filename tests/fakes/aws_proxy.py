@@ -49,6 +49,7 @@ class Proxy:
     lost_as: str = "500"  # or "reset"
     forwarded: list[str] = field(default_factory=list)  # operations that reached moto
     run_task_answers: dict[str, tuple[int, list[tuple[str, str]], bytes]] = field(default_factory=dict)
+    run_task_tokens: list[str] = field(default_factory=list)  # each RunTask request's clientToken ("" if none)
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,6 +132,7 @@ def serve_proxy(upstream: str, *, latency: float = 0.0) -> Iterator[Proxy]:
             token = ""
             if operation == "RunTask":
                 token = str(json.loads(body or b"{}").get("clientToken") or "")
+                proxy.run_task_tokens.append(token)
             with proxy._lock:
                 known = proxy.run_task_answers.get(token) if token else None
             if known is not None:  # ECS: the same clientToken gets the first answer, no second task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -195,6 +196,8 @@ def test_run_task_answers_lost_twice_start_one_task_for_three_requests(
     assert report.passed and report.exit_code == 0
     assert proxy.operations.count("RunTask") == 3  # botocore's own retries
     assert proxy.forwarded.count("RunTask") == 1  # the same clientToken each time: ECS started one task
+    assert len(proxy.run_task_tokens) == 3 and len(set(proxy.run_task_tokens)) == 1
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", proxy.run_task_tokens[0])
     assert len(sim.tasks(CLUSTER)) == 1
     assert report.task == sim.tasks(CLUSTER)[0].task_arn
     assert "found by its startedBy" not in report.reason  # the third answer came
