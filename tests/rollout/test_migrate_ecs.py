@@ -6,10 +6,12 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 import pytest
 
+from release_kit.cli import run_cli
 from release_kit.clouds.aws import RETRY_ATTEMPTS
 from release_kit.errors import ExitCode, InputError, RemoteError, RemoteGaveUp
 from release_kit.rollout.images import parse_image
@@ -335,3 +337,28 @@ def test_every_create_answer_lost_before_rds_acted_is_exit_3_and_no_migration(pr
         )  # fmt: skip
     assert "aws rds describe-db-snapshots --db-snapshot-identifier release-kit-v1-" in raised.value.one_line()
     assert sim.tasks(CLUSTER) == []
+
+
+def test_the_cli_exits_3_when_no_task_is_found_and_0_when_the_found_one_passes(
+    proxy: Proxy, sim: EcsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "release-kit.yml"
+    config.write_text(
+        f"deploy:\n  platform: ecs\n  region: us-east-1\n  cluster: {CLUSTER}\n  services: {{api: agent-api}}\n"
+        "  migrations: {command: starter-console release db}\n"
+    )
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    server_error = (500, "application/x-amz-json-1.1", b'{"__type":"ServerException","message":"x"}')
+    proxy.answers["RunTask"] = server_error
+    monkeypatch.setattr("release_kit.rollout.migrate.SystemClock", ScriptedClock)
+    assert run_cli(["migrate", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert "no task started by release-kit-" in err and "aws ecs list-tasks --cluster prod" in err
+
+    del proxy.answers["RunTask"]
+    proxy.lose["RunTask"] = ALWAYS
+    clock = ScriptedClock(lambda: sim.stop_task(CLUSTER, 0))
+    monkeypatch.setattr("release_kit.rollout.migrate.SystemClock", lambda: clock)
+    assert run_cli(["migrate", "--config", str(config)]) == 0
+    assert "following it, not starting another" in capsys.readouterr().err
+    assert len(sim.tasks(CLUSTER)) == 1
