@@ -251,6 +251,18 @@ def test_lost_run_task_answers_and_a_failing_look_up_say_the_task_may_be_running
     assert len(sim.tasks(CLUSTER)) == 1 and proxy.operations.count("RunTask") == RETRY_ATTEMPTS
 
 
+def test_lost_run_task_answers_and_no_right_to_list_tasks_say_so_and_what_to_allow(
+    proxy: Proxy, sim: EcsSimulator
+) -> None:
+    proxy.lose["RunTask"] = ALWAYS
+    proxy.deny.add("ListTasks")
+    with pytest.raises(RemoteGaveUp) as raised:
+        run_migration(settings(), COMMAND, clock=ScriptedClock())
+    message = raised.value.one_line()
+    assert "may or may not be running" in message and "allow ecs:ListTasks" in message
+    assert len(sim.tasks(CLUSTER)) == 1
+
+
 def _instance() -> None:
     boto3.client("rds").create_db_instance(
         DBInstanceIdentifier="agent-pg", DBInstanceClass="db.t4g.micro", Engine="postgres",

@@ -20,7 +20,7 @@ from typing import Any
 
 from release_kit import gha
 from release_kit.clouds.aws import Aws
-from release_kit.errors import RemoteError, RemoteGaveUp
+from release_kit.errors import ReleaseKitError, RemoteError, RemoteGaveUp
 from release_kit.rollout.models import Finding, Verdict, clean
 from release_kit.rollout.waiting import POLL_INTERVAL, Deadline, wait_for
 from release_kit.target.settings import DatabaseRef
@@ -76,12 +76,12 @@ def _claim(aws: Aws, rds: Any, kind: _Kind, ident: str, source: str, run: str, l
     check = f"{kind.cli} {ident}"
     try:
         found = _read(aws, rds, kind, ident)
-    except RemoteGaveUp as again:
+    except ReleaseKitError as again:  # gave up, denied (a missing read permission), refused
         if lost is None:
             raise
         raise RemoteGaveUp(
             f"{lost.message}; the {kind.noun} {ident} may or may not have been created, and reading it failed too "
-            f"({again.message}); no migration run",
+            f"({again.one_line()}); no migration run",
             hint=f"check with `{check}`",
         ) from None
     if found is None:

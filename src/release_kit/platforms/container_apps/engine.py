@@ -22,7 +22,7 @@ from typing import Any
 
 from release_kit import gha
 from release_kit.clouds.arm import Arm
-from release_kit.errors import InputError, RemoteGaveUp
+from release_kit.errors import InputError, ReleaseKitError, RemoteGaveUp
 from release_kit.http import Clock
 from release_kit.image_refs import ImageRef
 from release_kit.platforms.container_apps.judge import is_our_execution, judge_execution, judge_revision
@@ -248,7 +248,7 @@ class ContainerAppsRollout:
             return [_dict(e) for e in itertools.islice(pages, LISTED_MAX)]
 
         raw = self.arm.call(f"list the executions of job {job}", "Reader", listed)
-        return [CaExecution.model_validate({**_flat(e), "id": e.get("id")}) for e in raw]
+        return [CaExecution.model_validate({**_flat(e), "id": e.get("id")}) for e in raw if e.get("name")]
 
     def find_started(
         self,
@@ -269,9 +269,9 @@ class ContainerAppsRollout:
         for look in range(1, LOOKUPS + 1):
             try:
                 seen = self.executions(job)
-            except RemoteGaveUp as again:
+            except ReleaseKitError as again:  # gave up, denied (a missing read permission), refused
                 raise RemoteGaveUp(
-                    f"{unsure}; listing the job's executions failed too ({again.message})",
+                    f"{unsure}; listing the job's executions failed too ({again.one_line()})",
                     hint=f"check with `{check}` (ours has {marker[0]}={marker[1]}) before running migrate again",
                 ) from None
             ours = [e for e in seen if is_our_execution(e, container, marker, command, image, sent_at)]

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from release_kit import gha
 from release_kit.clouds.aws import Aws
-from release_kit.errors import InputError, NotFoundError, RemoteGaveUp
+from release_kit.errors import InputError, NotFoundError, ReleaseKitError, RemoteGaveUp
 from release_kit.http import Clock
 from release_kit.image_refs import ImageRef
 from release_kit.platforms.ecs.judge import EcsMemory, judge_ecs_current, judge_ecs_rollout, judge_task, td_name
@@ -283,10 +283,10 @@ class EcsRollout:
                     if arns
                     else {}
                 )
-            except RemoteGaveUp as again:
+            except ReleaseKitError as again:  # gave up, denied (a missing read permission), refused
                 raise RemoteGaveUp(
                     f"{unsure}; the migration task may or may not be running and looking for it failed too "
-                    f"({again.message})",
+                    f"({again.one_line()})",
                     hint=f"check with `{check}` (and without --desired-status) before running migrate again",
                 ) from None
             tasks = [t for t in found.get("tasks") or [] if t.get("startedBy") == started_by]
