@@ -7,7 +7,8 @@ template PATCH (a new revision with a generated suffix), :meth:`revision` sets i
 Lost answers to a job start: ``lose_start = n`` makes the next ``n`` starts happen (an execution is
 created, as Azure would) and then answers 500 (``lost_as="500"``) or resets the connection
 (``lost_as="reset"``); ``refuse_start = True`` answers 500 without starting anything;
-``fail_listing = True`` answers the executions list 500.
+``fail_listing = True`` answers the executions list 500; ``fail_operations = True`` the status polls
+of a start answered ``202 Accepted``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class FakeContainerApps:
         self.refuse_start = False  # every start answered 500, nothing started
         self.fail_listing = False
         self.listings = 0
+        self.fail_operations = False  # the long-running start's status polls answer 500
+        self.operation_reads = 0
         app = re.compile(rf"{re.escape(BASE)}/containerApps/([\w-]+)\?")
         revision = re.compile(rf"{re.escape(BASE)}/containerApps/([\w-]+)/revisions/([\w-]+)\?")
         job = re.compile(rf"{re.escape(BASE)}/jobs/([\w-]+)\?")
@@ -244,6 +247,9 @@ class FakeContainerApps:
     def _operation(self, request: Any) -> tuple[int, dict[str, str], str]:
         self._auth(request)
         name = re.search(r"/operations/([\w-]+)", request.url).group(1)  # type: ignore[union-attr]
+        self.operation_reads += 1
+        if self.fail_operations:
+            return 500, {"Retry-After": "0.01"}, json.dumps({"error": {"code": "InternalServerError", "message": "x"}})
         return 200, {}, json.dumps(self.operations[name])
 
     def _get_execution(self, request: Any) -> tuple[int, dict[str, str], str]:

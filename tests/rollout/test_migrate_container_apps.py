@@ -115,8 +115,11 @@ def test_a_start_whose_answer_was_lost_once_is_sent_once_and_its_execution_follo
     assert "following it, not starting another" in capsys.readouterr().err
 
 
-def test_every_answer_lost_still_one_start_and_a_failing_execution_fails(azure: FakeContainerApps) -> None:
-    azure.lose_start = 10**6
+@pytest.mark.parametrize("lost_as", ["500", "reset"])
+def test_every_answer_lost_still_one_start_and_a_failing_execution_fails(
+    azure: FakeContainerApps, lost_as: str
+) -> None:
+    azure.lose_start, azure.lost_as = 10**6, lost_as
     clock = ScriptedClock(lambda: azure.executions["agent-migrate-exec1"].update(status="Failed", reason="exit 1"))
     report = migrate(azure, clock)
     assert len(azure.starts) == 1 and len(azure.executions) == 1
@@ -180,3 +183,11 @@ def test_an_execution_is_matched_by_command_image_and_start_time_when_azure_show
     assert is_our_execution(with_marker, "migrate", marker, command, NEW, sent)  # the marker decides
     not_ours = execution(sent, env=[{"name": marker[0], "value": "0" * 32}])
     assert not is_our_execution(not_ours, "migrate", marker, command, NEW, sent)
+
+
+def test_a_202_start_whose_status_polls_keep_failing_is_found_and_followed(azure: FakeContainerApps) -> None:
+    azure.async_start, azure.fail_operations = True, True
+    report = migrate(azure, _succeed(azure))
+    assert azure.operation_reads > 1  # the polls are GETs: azure-core retried them
+    assert len(azure.starts) == 1 and report.passed and report.task == "agent-migrate-exec1"
+    assert "found by its RELEASE_KIT_MIGRATION_ID" in report.reason
