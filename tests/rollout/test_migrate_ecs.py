@@ -283,9 +283,11 @@ DATABASES = {
 }
 
 
-@pytest.mark.parametrize("lost", [1, ALWAYS], ids=["lost-once", "lost-always"])
-@pytest.mark.parametrize("lost_as", ["500", "reset"])
-@pytest.mark.parametrize("which", ["instance", "cluster"])
+@pytest.mark.parametrize(
+    ("which", "lost_as", "lost"),
+    [("instance", "500", 1), ("instance", "reset", ALWAYS), ("cluster", "reset", 1), ("cluster", "500", ALWAYS)],
+    ids=["instance-500-once", "instance-reset-always", "cluster-reset-once", "cluster-500-always"],
+)
 def test_a_snapshot_whose_create_answer_was_lost_is_ours_and_the_migration_runs(
     proxy: Proxy, sim: EcsSimulator, which: str, lost_as: str, lost: int
 ) -> None:
