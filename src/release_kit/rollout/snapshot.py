@@ -97,7 +97,7 @@ def _claim(aws: Aws, rds: Any, kind: _Kind, ident: str, source: str, run: str, l
             f"(of {clean(found.get(kind.source) or 'unknown')}, without this run's {RUN_TAG} tag); no migration run",
             hint=f"see it with `{check}`; run migrate again in a minute (the name carries the minute) or delete it",
         )
-    how = "every answer was lost" if lost is not None else "the first answer was lost"
+    how = "every answer was lost" if lost is not None else "the answer to an earlier attempt was lost"
     gha.annotate(
         "warning",
         f"AWS created {kind.noun} {ident} but {how} ({kind.create}); it carries this run's tag: waiting for it",
