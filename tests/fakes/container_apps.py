@@ -3,6 +3,12 @@
 
 State changes are the test's: :meth:`FakeContainerApps.new_revision` plays what Azure does after a
 template PATCH (a new revision with a generated suffix), :meth:`revision` sets its states.
+
+Lost answers to a job start: ``lose_start = n`` makes the next ``n`` starts happen (an execution is
+created, as Azure would) and then answers 500 (``lost_as="500"``) or resets the connection
+(``lost_as="reset"``); ``refuse_start = True`` answers 500 without starting anything;
+``fail_listing = True`` answers the executions list 500; ``fail_operations = True`` the status polls
+of a start answered ``202 Accepted``.
 """
 
 from __future__ import annotations
@@ -10,9 +16,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import requests
 import responses
+from urllib3.exceptions import ProtocolError
 
 ARM = "https://management.azure.com"
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -58,17 +67,26 @@ class FakeContainerApps:
         self.tokens: list[str] = []
         self._n = 0
         self.async_start = False  # answer job starts as a long-running operation (202 + status URL)
+        self.lose_start = 0  # the next n starts happen, then their answer is lost
+        self.lost_as = "500"  # or "reset"
+        self.refuse_start = False  # every start answered 500, nothing started
+        self.fail_listing = False
+        self.listings = 0
+        self.fail_operations = False  # the long-running start's status polls answer 500
+        self.operation_reads = 0
         app = re.compile(rf"{re.escape(BASE)}/containerApps/([\w-]+)\?")
         revision = re.compile(rf"{re.escape(BASE)}/containerApps/([\w-]+)/revisions/([\w-]+)\?")
         job = re.compile(rf"{re.escape(BASE)}/jobs/([\w-]+)\?")
         start = re.compile(rf"{re.escape(BASE)}/jobs/([\w-]+)/start\?")
         execution = re.compile(rf"{re.escape(BASE)}/jobs/([\w-]+)/executions/([\w-]+)\?")
+        executions = re.compile(rf"{re.escape(BASE)}/jobs/([\w-]+)/executions\?")
         rsps.add_callback(responses.GET, app, self._get_app)
         rsps.add_callback(responses.PATCH, app, self._patch_app)
         rsps.add_callback(responses.GET, revision, self._get_revision)
         rsps.add_callback(responses.GET, job, self._get_job)
         rsps.add_callback(responses.POST, start, self._start)
         rsps.add_callback(responses.GET, execution, self._get_execution)
+        rsps.add_callback(responses.GET, executions, self._list_executions)
         rsps.add_callback(responses.GET, re.compile(rf"{re.escape(ARM)}/operations/([\w-]+)"), self._operation)
 
     # -- state ------------------------------------------------------------------------------
@@ -197,11 +215,21 @@ class FakeContainerApps:
         self._auth(request)
         job = re.search(r"/jobs/([\w-]+)/start\?", request.url).group(1)  # type: ignore[union-attr]
         self.starts.append(json.loads(request.body))
+        if self.refuse_start:
+            return 500, {}, json.dumps({"error": {"code": "InternalServerError", "message": "try again"}})
         self._n += 1
         execution = f"{job}-exec{self._n}"
-        self.executions[execution] = {"status": "Running"}
+        started = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        self.executions[execution] = {"status": "Running", "startTime": started, "template": self.starts[-1]}
         ident = f"/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/Microsoft.App/jobs/{job}/executions/{execution}"
         body = {"name": execution, "id": ident}
+        if self.lose_start > 0:  # Azure started it; the answer never reaches the client
+            self.lose_start -= 1
+            if self.lost_as == "reset":
+                raise requests.exceptions.ConnectionError(
+                    ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+                )
+            return 500, {}, json.dumps({"error": {"code": "InternalServerError", "message": "upstream timeout"}})
         if self.async_start:
             self.operations[f"status-{execution}"] = {"status": "Succeeded", "name": execution}
             self.operations[f"result-{execution}"] = body
@@ -219,6 +247,9 @@ class FakeContainerApps:
     def _operation(self, request: Any) -> tuple[int, dict[str, str], str]:
         self._auth(request)
         name = re.search(r"/operations/([\w-]+)", request.url).group(1)  # type: ignore[union-attr]
+        self.operation_reads += 1
+        if self.fail_operations:
+            return 500, {"Retry-After": "0.01"}, json.dumps({"error": {"code": "InternalServerError", "message": "x"}})
         return 200, {}, json.dumps(self.operations[name])
 
     def _get_execution(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -226,3 +257,21 @@ class FakeContainerApps:
         _job, execution = re.search(r"/jobs/([\w-]+)/executions/([\w-]+)\?", request.url).groups()  # type: ignore[union-attr]
         props = self.executions[execution]
         return 200, {}, json.dumps({"name": execution, "properties": props})
+
+    def _list_executions(self, request: Any) -> tuple[int, dict[str, str], str]:
+        self._auth(request)
+        self.listings += 1
+        if self.fail_listing:  # a tiny Retry-After keeps azure-core's retries of the GET from sleeping
+            return (
+                500,
+                {"Retry-After": "0.01"},
+                json.dumps({"error": {"code": "InternalServerError", "message": "try again"}}),
+            )
+        job = re.search(r"/jobs/([\w-]+)/executions\?", request.url).group(1)  # type: ignore[union-attr]
+        base = f"/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/Microsoft.App/jobs/{job}/executions"
+        value = [
+            {"name": name, "id": f"{base}/{name}", "type": "Microsoft.App/jobs/executions", "properties": props}
+            for name, props in reversed(self.executions.items())  # the newest first
+            if name.startswith(f"{job}-")
+        ]
+        return 200, {}, json.dumps({"value": value})

@@ -131,6 +131,23 @@ def test_broken_references_fail_and_good_suffixed_ones_pass(
     assert report["checks"][0]["verdict"] == "fail"  # failures first
 
 
+def test_a_secret_arn_naming_an_invalid_region_fails_that_reference_with_the_reason(
+    aws: Proxy, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = "arn:aws:secretsmanager:us_east 1:123456789012:secret:prod/jwt-AbCdEf"  # not a region name botocore accepts
+    build(
+        EcsWorld(api_secrets={"DATABASE_URL": bad, "REDIS_URL": "/prod/redis-url", "JWT_SIGNING_KEY": "{jwt_secret}"})
+    )
+    code, report, err = preflight(capsys, config)
+    assert code == 1, err  # judged, not a crash (was exit 70: botocore's InvalidRegionError)
+    row = rows(report)[("secret_refs", "api/DATABASE_URL")]
+    assert row["verdict"] == "fail"
+    assert "'us_east 1'" in row["reason"] and "not a valid AWS region" in row["reason"]
+    assert rows(report)[("secret_refs", "api/REDIS_URL")]["verdict"] == "pass"  # the others still judged
+    assert rows(report)[("rotation", "api/JWT_SIGNING_KEY")]["verdict"] == "pass"
+    assert "internal error" not in err
+
+
 def test_a_literal_database_url_fails_and_its_password_never_leaks(
     aws: Proxy, config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -134,7 +134,8 @@ def call(
     is the least Azure role that allows it (``Reader``), ``where`` where to assign it.
 
     A 404 returns None with ``missing_ok``, else is exit 2; 401/403 exit 2 naming the role; 429 and
-    5xx that outlived azure-core's retries, and network failures, exit 3.
+    5xx that outlived azure-core's retries, and network failures, exit 3. A request that must not be
+    re-sent passes ``retry_total=0`` (azure-core's per-request setting), which azure-core honours.
     """
     from azure.core.exceptions import (
         ClientAuthenticationError,
@@ -170,7 +171,10 @@ def call(
                 f"Azure denied: cannot {what} ({code or status})", hint=f"assign the {role} role {where}"
             ) from None
         if status in (408, 429) or status >= 500:
-            raise RemoteGaveUp(f"Azure kept failing to {what} after {RETRY_TOTAL} retries: HTTP {status}") from None
+            retries = kwargs.get("retry_total", RETRY_TOTAL)
+            if not retries:  # a request that is not safe to repeat (a start without idempotency token)
+                raise RemoteGaveUp(f"Azure failed to {what}: HTTP {status} (sent once: not safe to re-send)") from None
+            raise RemoteGaveUp(f"Azure kept failing to {what} after {retries} retries: HTTP {status}") from None
         message = " ".join(str(getattr(getattr(exc, "error", None), "message", "") or "").split())[:300]
         raise RemoteError(f"Azure refused to {what}: {code or status} {message}".rstrip()) from None
     except (ServiceRequestError, ServiceResponseError) as exc:

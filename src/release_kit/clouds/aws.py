@@ -16,7 +16,7 @@ from typing import Any
 from release_kit import gha
 from release_kit.errors import AccessError, InputError, RemoteError, RemoteGaveUp
 
-RETRY_ATTEMPTS = 5  # botocore's "standard" mode: throttling, 5xx and transient network errors
+RETRY_ATTEMPTS = 5  # attempts in all (the first included), botocore's "standard" mode: throttling, 5xx, network errors
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 30
 
@@ -81,7 +81,7 @@ class Aws:
         with self._lock:
             if key not in self._clients:
                 config = Config(
-                    retries={"max_attempts": RETRY_ATTEMPTS, "mode": "standard"},
+                    retries={"total_max_attempts": RETRY_ATTEMPTS, "mode": "standard"},
                     connect_timeout=CONNECT_TIMEOUT,
                     read_timeout=READ_TIMEOUT,
                     user_agent_extra="release-kit",
@@ -130,6 +130,7 @@ def call(action: str, fn: Callable[..., Any], *, missing: tuple[str, ...] = (), 
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
+        HTTPClientError,
         NoCredentialsError,
         NoRegionError,
         PartialCredentialsError,
@@ -163,7 +164,7 @@ def call(action: str, fn: Callable[..., Any], *, missing: tuple[str, ...] = (), 
         if code in _GAVE_UP or status >= 500:
             raise RemoteGaveUp(f"AWS kept failing {action} after {RETRY_ATTEMPTS} attempts: {code}") from None
         raise RemoteError(f"AWS refused {action}: {code}: {message}") from None
-    except NetworkError as exc:
+    except (NetworkError, HTTPClientError) as exc:  # HTTPClientError: a connection closed or reset mid-answer
         raise RemoteGaveUp(
             f"AWS did not answer {action}: {type(exc).__name__}",
             hint="check the network, AWS_ENDPOINT_URL and any proxy",

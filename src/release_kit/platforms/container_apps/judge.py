@@ -6,6 +6,8 @@ waiting loop turns a deadline into a fail.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from release_kit.platforms.container_apps.models import CaApp, CaExecution, CaRevision
 from release_kit.rollout.models import Finding, clean
 from release_kit.rollout.models import failed as _fail
@@ -70,3 +72,40 @@ def judge_execution(execution: CaExecution | None) -> Finding:
     if status in ("Failed", "Stopped", "Degraded"):
         return _fail(f"job execution {execution.name} {status}{suffix}")
     return _wait(f"job execution {execution.name} is {status}")
+
+
+START_SKEW = timedelta(minutes=2)  # our clock against Azure's, when an execution is matched by its start time
+
+
+def is_our_execution(
+    execution: CaExecution,
+    container: str,
+    marker: tuple[str, str],
+    command: list[str],
+    image: str | None,
+    sent_at: datetime,
+) -> bool:
+    """Whether ``execution`` is the one this migrate started: its ``container`` carries our marker
+    variable (``marker`` is its name and value). When Azure's answer shows no variables, the same
+    command and image, started no earlier than ``sent_at`` (less :data:`START_SKEW`), stand in."""
+    containers = (execution.template or {}).get("containers")
+    entry = (
+        next(
+            (c for c in containers if isinstance(c, dict) and c.get("name") == container),
+            None,
+        )
+        if isinstance(containers, list)
+        else None
+    )
+    if entry is None:
+        return False
+    env = entry.get("env")
+    if isinstance(env, list) and env:
+        return any(isinstance(e, dict) and (e.get("name"), e.get("value")) == marker for e in env)
+    if entry.get("command") != command or (image is not None and entry.get("image") != image):
+        return False
+    start = execution.start_time
+    if start is None:
+        return False
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    return start >= sent_at - START_SKEW

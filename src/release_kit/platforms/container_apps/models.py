@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import AliasChoices, Field
@@ -37,6 +38,9 @@ class CaApp(Facts):
 
 class CaExecution(Facts):
     name: str
+    id: str | None = None
     status: str | None = None  # Running, Processing, Succeeded, Failed, Stopped, Degraded, Unknown
     reason: str | None = Field(None, validation_alias=AliasChoices("reason", "detailedStatus"))
     message: str | None = None
+    start_time: datetime | None = None
+    template: dict[str, Any] | None = None  # the containers it ran (command, image, env)

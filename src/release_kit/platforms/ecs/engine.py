@@ -2,15 +2,24 @@
 for *our* deployment; run a migration as a one-off task of the API service and wait for its exit code.
 
 Every call goes through :meth:`release_kit.clouds.aws.Aws.call`, named by its IAM action.
+
+One migrate starts one task, whatever the network does: ``RunTask`` carries a ``clientToken`` made
+once per migrate (botocore's retries resend it unchanged, and ECS answers a repeated token with the
+task it already started) and a ``startedBy`` unique to the run. When every answer to ``RunTask`` is
+lost, the task is looked up by that ``startedBy`` before giving up, and followed when found; it is
+never started again. See docs/idempotency.md.
 """
 
 from __future__ import annotations
 
+import sys
+import uuid
 from typing import Any
 from urllib.parse import quote
 
+from release_kit import gha
 from release_kit.clouds.aws import Aws
-from release_kit.errors import InputError, NotFoundError
+from release_kit.errors import InputError, NotFoundError, ReleaseKitError, RemoteGaveUp
 from release_kit.http import Clock
 from release_kit.image_refs import ImageRef
 from release_kit.platforms.ecs.judge import EcsMemory, judge_ecs_current, judge_ecs_rollout, judge_task, td_name
@@ -19,7 +28,16 @@ from release_kit.rollout.models import Finding, RoleResult, Verdict, clean
 from release_kit.rollout.waiting import POLL_INTERVAL, Deadline, wait_for
 from release_kit.target.settings import Role, pick_container
 
-STARTED_BY = "release-kit"
+STARTED_BY = "release-kit"  # the prefix of every migration task's startedBy
+STARTED_BY_MAX = 36  # ECS: startedBy holds up to 36 letters, digits, hyphens and underscores
+LOOKUPS = 3  # looks for a task whose RunTask answers were all lost (ListTasks is eventually consistent)
+
+
+def run_ids() -> tuple[str, str]:
+    """A fresh migration's ``clientToken`` (a UUID) and ``startedBy`` (``release-kit-`` + 24 hex of it)."""
+    token = uuid.uuid4()
+    started_by = f"{STARTED_BY}-{token.hex}"[:STARTED_BY_MAX]
+    return str(token), started_by
 
 
 def log_url(definition: dict[str, Any], container: str, task_arn: str, region: str) -> str | None:
@@ -42,15 +60,24 @@ def log_url(definition: dict[str, Any], container: str, task_arn: str, region: s
 
 
 def run_task_params(
-    cluster: str, service: EcsService, task_definition: str, container: str, command: list[str]
+    cluster: str,
+    service: EcsService,
+    task_definition: str,
+    container: str,
+    command: list[str],
+    *,
+    started_by: str,
+    client_token: str,
 ) -> dict[str, Any]:
     """RunTask for one migration task placed like ``service``: its capacity provider strategy (else its
-    launch type), network configuration and platform version; ``container``'s command replaced."""
+    launch type), network configuration and platform version; ``container``'s command replaced; this
+    run's ``startedBy`` and idempotency token."""
     params: dict[str, Any] = {
         "cluster": cluster,
         "taskDefinition": task_definition,
         "count": 1,
-        "startedBy": STARTED_BY,
+        "startedBy": started_by,
+        "clientToken": client_token,
         "overrides": {"containerOverrides": [{"name": container, "command": command}]},
     }
     if service.capacity_provider_strategy:
@@ -191,8 +218,16 @@ class EcsRollout:
         task_definition = service.task_definition
         if image is not None:
             task_definition = self.register_with_image(definition, tags, container, str(image))
-        params = run_task_params(self.cluster, service, task_definition, container, command)
-        answer = self.aws.call("ecs:RunTask", self.ecs.run_task, **params)
+        token, started_by = run_ids()
+        params = run_task_params(
+            self.cluster, service, task_definition, container, command, started_by=started_by, client_token=token
+        )
+        recovered = ""
+        try:
+            answer = self.aws.call("ecs:RunTask", self.ecs.run_task, **params)
+        except RemoteGaveUp as lost:  # the task may have started all the same: look before giving up
+            answer = {"tasks": [self.find_started(started_by, lost, deadline)]}
+            recovered = " (found by its startedBy after AWS lost every answer to ecs:RunTask)"
         tasks = answer.get("tasks") or []
         if not tasks:
             failures = "; ".join(
@@ -222,5 +257,63 @@ class EcsRollout:
             "exit_code": exit_code,
             "log_url": link,
             "verdict": finding.verdict,
-            "reason": finding.reason,
+            "reason": finding.reason + recovered,
         }
+
+    def find_started(self, started_by: str, lost: RemoteGaveUp, deadline: Deadline) -> dict[str, Any]:
+        """The task this migrate started, when AWS acted on RunTask but every answer was lost: looked up
+        by its ``startedBy`` (RUNNING, then STOPPED) up to :data:`LOOKUPS` times. Not found, or not
+        answered: exit 3 saying the task may or may not run and how to check. Never a second RunTask."""
+        check = f"aws ecs list-tasks --cluster {self.cluster} --started-by {started_by} --desired-status STOPPED"
+        unsure = f"{lost.message}; release-kit did not start it again"
+        for look in range(1, LOOKUPS + 1):
+            try:
+                arns: list[str] = []
+                for status in ("RUNNING", "STOPPED"):
+                    listed = self.aws.call(
+                        "ecs:ListTasks",
+                        self.ecs.list_tasks,
+                        cluster=self.cluster,
+                        startedBy=started_by,
+                        desiredStatus=status,
+                    )
+                    arns += [str(a) for a in listed.get("taskArns") or []]
+                found = (
+                    self.aws.call("ecs:DescribeTasks", self.ecs.describe_tasks, cluster=self.cluster, tasks=arns[:1])
+                    if arns
+                    else {}
+                )
+            except ReleaseKitError as again:  # gave up, denied (a missing read permission), refused
+                raise RemoteGaveUp(
+                    f"{unsure}; the migration task may or may not be running and looking for it failed too "
+                    f"({again.one_line()})",
+                    hint=f"check with `{check}` (and without --desired-status) before running migrate again",
+                ) from None
+            tasks = [t for t in found.get("tasks") or [] if t.get("startedBy") == started_by]
+            if tasks:
+                task = tasks[0]
+                more = f" ({len(arns)} tasks carry it)" if len(arns) > 1 else ""
+                gha.annotate(
+                    "warning",
+                    f"{lost.message}, but the migration task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]} "
+                    f"started by {started_by} is in cluster {self.cluster}{more}: following it, not starting another",
+                    title="migration task found after lost answers",
+                    stream=sys.stderr,
+                )
+                return dict(task)
+            left = deadline.left()
+            if look == LOOKUPS or left <= 0:
+                break
+            sys.stderr.write(
+                gha.redact(
+                    f"waiting for ECS to list the migration task started by {started_by}: not listed yet "
+                    f"(look {look} of {LOOKUPS})"
+                )
+                + "\n"
+            )
+            self.clock.sleep(min(self.interval, left))
+        raise RemoteGaveUp(
+            f"{unsure}; no task started by {started_by} is in cluster {self.cluster} after {LOOKUPS} looks, "
+            "so it most likely never started",
+            hint=f"check with `{check}` (and without --desired-status) before running migrate again",
+        )

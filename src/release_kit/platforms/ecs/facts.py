@@ -255,8 +255,15 @@ class EcsGather:
 
     def describe_secret(self, arn: str) -> SecretMeta:
         assert self.aws is not None
+        from botocore.exceptions import InvalidRegionError
+
         region = arn.split(":")[3] or None  # a secret may live in another region than the services
-        sm = self.aws.client("secretsmanager", region)
+        try:
+            sm = self.aws.client("secretsmanager", region)
+        except InvalidRegionError:  # the reference is wrong, not the run: judge it
+            return SecretMeta(
+                store=SECRETS_MANAGER, exists=False, note=f"its ARN names region {region!r}, not a valid AWS region"
+            )
         answer = self.aws.call(
             "secretsmanager:DescribeSecret", sm.describe_secret, missing=("ResourceNotFoundException",), SecretId=arn
         )
