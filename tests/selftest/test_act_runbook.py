@@ -334,8 +334,14 @@ def deploy(
         ecr = boto3.client("ecr")  # rollback deploys only digests that exist in their repositories
         for role, ref in GOOD.items():
             ecr.create_repository(repositoryName=f"agent/{role}")
-            manifest = json.dumps({"schemaVersion": 2, "role": role})
-            ecr.put_image(repositoryName=f"agent/{role}", imageManifest=manifest, imageDigest=ref.split("@")[1])
+            media = "application/vnd.oci.image.manifest.v1+json"
+            manifest = json.dumps({"schemaVersion": 2, "mediaType": media, "layers": [], "role": role})
+            ecr.put_image(
+                repositoryName=f"agent/{role}",
+                imageManifest=manifest,
+                imageManifestMediaType=media,
+                imageDigest=ref.split("@")[1],
+            )
     api_app, web_app = App(), App()
     images = " ".join(f"{role}={ref}" for role, ref in NEW.items())
     with EcsSimulator() as sim, serve(fake) as github, auth_app.serve(api_app) as api, auth_app.serve(web_app) as web:
