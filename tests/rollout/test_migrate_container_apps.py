@@ -27,6 +27,7 @@ SETTINGS = DeploySettings.model_validate(
         "resource_group": GROUP,
         "services": {"api": "agent-api"},
         "migrations": {"job": "agent-migrate", "command": "starter-console release db"},
+        "images": {"api": "myreg.azurecr.io/app/api"},
     }
 )
 

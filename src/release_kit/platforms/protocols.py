@@ -31,6 +31,9 @@ class Words:
 class Engine(Protocol):
     """What migrate, deploy and rollback drive on a platform."""
 
+    def current_image(self, role: Role, name: str, wanted_container: str | None) -> str | None:
+        """The image ``role``'s container in service ``name`` runs now (None when it does not say)."""
+
     def deploy(
         self, role: Role, name: str, wanted_container: str | None, image: ImageRef, timeout: float
     ) -> RoleResult: ...

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from release_kit.errors import ConfigError, InputError, NotFoundError
+from release_kit.errors import ConfigError, InputError
 from release_kit.image_refs import REPOSITORY_RE, ImageRef, normal_repository, repository_of
-from release_kit.target.settings import ROLES, DeploySettings, Role, pick_container
+from release_kit.target.settings import ROLES, DeploySettings, Role
 
 #: reads the image a role's service runs now: (role, service name, deploy.containers.<role>) -> image
 CurrentImage = Callable[[Role, str, str | None], str | None]
@@ -127,52 +127,9 @@ def deployed_roles(settings: DeploySettings) -> list[Role]:
 
 
 def current_image_reader(settings: DeploySettings, engine: Any, client: Any) -> CurrentImage | None:
-    """How to read the image a role runs now: the engine's ``current_image`` when it has one, else a
-    read through the engine's cloud client for the two platforms release-kit ships, else None."""
+    """How to read the image a role runs now: the platform engine's ``current_image``."""
     method = getattr(engine, "current_image", None)
-    if callable(method):
-        return method  # type: ignore[no-any-return]
-    if settings.platform == "ecs" and hasattr(client, "client") and hasattr(client, "call"):
-        return _ecs_reader(client, settings.require_cluster())
-    if settings.platform == "container-apps" and hasattr(client, "client") and hasattr(client, "call"):
-        return _container_apps_reader(client, settings.require_resource_group())
-    return None
-
-
-def _ecs_reader(aws: Any, cluster: str) -> CurrentImage:
-    def read(role: Role, name: str, wanted: str | None) -> str | None:
-        ecs = aws.client("ecs")
-        answer = aws.call("ecs:DescribeServices", ecs.describe_services, cluster=cluster, services=[name])
-        found = [s for s in answer.get("services") or [] if s.get("status") != "INACTIVE"]
-        if not found:
-            raise NotFoundError(f"ECS cluster {cluster} has no active service {name!r} (deploy.services)")
-        arn = str(found[0].get("taskDefinition") or "")
-        definition = aws.call("ecs:DescribeTaskDefinition", ecs.describe_task_definition, taskDefinition=arn)
-        containers = list((definition.get("taskDefinition") or {}).get("containerDefinitions") or [])
-        container = pick_container(containers, wanted, role, f"task definition {arn.rsplit('/', 1)[-1]}")
-        return str(container.get("image") or "") or None
-
-    return read
-
-
-def _container_apps_reader(arm: Any, group: str) -> CurrentImage:
-    def read(role: Role, name: str, wanted: str | None) -> str | None:
-        from azure.mgmt.appcontainers import ContainerAppsAPIClient
-
-        api = arm.client(ContainerAppsAPIClient)
-        got = arm.call(
-            f"read container app {name}",
-            "Reader",
-            api.container_apps.get,
-            resource_group_name=group,
-            container_app_name=name,
-        )
-        raw = dict(got.as_dict()) if hasattr(got, "as_dict") else dict(got or {})
-        template = (raw.get("properties") or raw).get("template") or {}
-        containers = [dict(c) for c in template.get("containers") or []]
-        return str(pick_container(containers, wanted, role, f"container app {name}").get("image") or "") or None
-
-    return read
+    return method if callable(method) else None
 
 
 # -- digests that exist ------------------------------------------------------------------------------

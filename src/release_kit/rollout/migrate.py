@@ -14,7 +14,7 @@ from typing import Any
 from release_kit.errors import ExitCode, InputError
 from release_kit.http import Clock, SystemClock
 from release_kit.platforms import Engine, get
-from release_kit.rollout.deploy import DEFAULT_MIGRATE_TIMEOUT, engine_for
+from release_kit.rollout.deploy import DEFAULT_MIGRATE_TIMEOUT, allowed_for, engine_for
 from release_kit.rollout.images import ImageRef, parse_image
 from release_kit.rollout.models import MigrationReport, Verdict
 from release_kit.rollout.waiting import Deadline
@@ -74,6 +74,8 @@ def run_migration(
     clock = clock or SystemClock()
     start = clock.now()
     runner, counter = engine or engine_for(settings, clock=clock)
+    if image is not None:  # the migration runs with the API's role and secrets: only the API's own images
+        allowed_for(settings, ["api"], (runner, counter)).require({"api": image})
     deadline = Deadline.after(clock, timeout)
     base: dict[str, Any] = {"platform": platform, "command": command, "image": str(image) if image else None}
 

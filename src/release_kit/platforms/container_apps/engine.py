@@ -84,6 +84,15 @@ class ContainerAppsRollout:
         )
         return _dict(got)
 
+    def current_image(self, role: Role, name: str, wanted_container: str | None) -> str | None:
+        """The image ``role``'s container runs now (the app's template)."""
+        raw = self.app(name)
+        template = (raw.get("properties") or raw).get("template") or {}
+        containers = [dict(c) for c in template.get("containers") or []]
+        return (
+            str(pick_container(containers, wanted_container, role, f"container app {name}").get("image") or "") or None
+        )
+
     def revision(self, app: str, revision: str) -> CaRevision | None:
         got = self.arm.call(
             f"read revision {revision} of {app}",

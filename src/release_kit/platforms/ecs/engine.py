@@ -113,6 +113,14 @@ class EcsRollout:
         raw = found[0]
         return raw, EcsService.model_validate(raw)
 
+    def current_image(self, role: Role, name: str, wanted_container: str | None) -> str | None:
+        """The image ``role``'s container runs now (its service's task definition)."""
+        raw, _ = self.service(name)
+        definition, _ = self.task_definition(str(raw.get("taskDefinition") or ""))
+        containers = list(definition.get("containerDefinitions") or [])
+        where = f"task definition {td_name(str(definition.get('taskDefinitionArn') or ''))}"
+        return str(pick_container(containers, wanted_container, role, where).get("image") or "") or None
+
     def task_definition(self, arn: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
         answer = self.aws.call(
             "ecs:DescribeTaskDefinition", self.ecs.describe_task_definition, taskDefinition=arn, include=["TAGS"]
