@@ -390,6 +390,7 @@ def test_generated_workflows_are_read_as_init_writes_them(tmp_path: Path) -> Non
     """The texts checked above are the files `release-kit init` writes."""
     from release_kit.cli import run_cli
 
+    (tmp_path / ".git").mkdir()  # init writes into a git repository's .github/
     args = ["init", "--dir", str(tmp_path), "--registry", "ecr", "--platform", "ecs", "--ref", EXAMPLE_COMMIT]
     assert run_cli(args) == 0
     written = {
