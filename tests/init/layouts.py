@@ -96,7 +96,9 @@ def saas_monorepo(repo: Path, tag: str | None = "v1.4.0") -> Path:
     )
     (web / "Dockerfile").write_text(WEB_DOCKERFILE)
     (repo / "package.json").write_text(
-        json.dumps({"name": "agent-saas", "private": True, "packageManager": "pnpm@9.12.0", "engines": {"node": ">=20"}})
+        json.dumps(
+            {"name": "agent-saas", "private": True, "packageManager": "pnpm@9.12.0", "engines": {"node": ">=20"}}
+        )
     )
     (repo / "pnpm-workspace.yaml").write_text("packages:\n  - apps/*\n")
     (repo / "pnpm-lock.yaml").write_text(PNPM_LOCK)
