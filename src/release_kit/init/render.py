@@ -252,7 +252,7 @@ def _path_input(name: str, value: str | None, missing: str, note: str = "") -> s
 
 def _build_inputs(choices: Choices) -> list[str]:
     layout = choices.layout
-    found = ", ".join(layout.dockerfiles[:4]) or "none"
+    found = ", ".join([f for f in layout.dockerfiles if safe(f)][:4]) or "none"
     lines: list[str] = []
     for role in ROLES:
         image = layout.images.get(role)
