@@ -342,3 +342,42 @@ def test_the_first_step_names_the_input_a_caller_left_out(
         assert done.returncode == 0, done.stdout
     else:
         assert done.returncode == 1 and message in done.stdout and "::error" in done.stdout
+
+
+def test_a_production_dockerfile_wins_over_a_development_one(tmp_path: Path) -> None:
+    repo = write(
+        tmp_path,
+        {
+            "apps/api/Dockerfile.dev": "FROM python:3.12\n",
+            "apps/api/Dockerfile": "FROM python:3.12\n",
+            "apps/web/dev.Dockerfile": "FROM node:20\n",
+            "apps/web/prod.Dockerfile": "FROM node:20\n",
+        },
+    )
+    images = detect.scan(repo).images
+    assert images["api"].dockerfile == "apps/api/Dockerfile" and images["web"].dockerfile == "apps/web/prod.Dockerfile"
+
+
+def test_the_app_is_the_frontend_not_a_component_library(tmp_path: Path) -> None:
+    repo = write(
+        tmp_path,
+        {
+            "packages/ui/package.json": json.dumps({"dependencies": {"react": "19"}}),
+            "apps/portal/package.json": json.dumps({"dependencies": {"next": "15", "react": "19"}}),
+            "apps/portal/package-lock.json": "{}",
+        },
+    )
+    assert detect.scan(repo).frontend == detect.Frontend("apps/portal", "apps/portal/package-lock.json", "npm")
+
+
+def test_a_workspace_root_project_is_not_released_beside_its_members(tmp_path: Path) -> None:
+    repo = write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "workspace"\n[tool.uv.workspace]\nmembers = ["libs/*"]\n',
+            "libs/one/pyproject.toml": '[project]\nname = "one"\n',
+        },
+    )
+    assert [p.name for p in detect.scan(repo).packages] == ["one"]
+    alone = write(tmp_path / "alone", {"pyproject.toml": '[project]\nname = "solo"\n'})
+    assert [(p.folder, p.name) for p in detect.scan(alone).packages] == [(".", "solo")]

@@ -235,6 +235,13 @@ def dockerfile_context(repo: Path, dockerfile: str) -> str:
     return "." if root > here else folder
 
 
+_DEV_WORDS = frozenset({"dev", "develop", "development", "test", "tests", "local", "debug", "ci", "devcontainer"})
+
+
+def _is_dev(rel: str) -> bool:
+    return bool(set(re.split(r"[^a-z0-9]+", rel.lower())) & _DEV_WORDS)
+
+
 def _hint_role(text: str) -> Role | None:
     """A Dockerfile's EXPOSE and entrypoint, when they say what it runs."""
     lowered = text.lower()
@@ -292,7 +299,8 @@ def find_images(repo: Path, files: list[str], hints: Sequence[Image] = ()) -> di
     chosen: dict[Role, Image] = {}
     for image in [*hints, *_compose_images(repo)]:
         chosen.setdefault(image.role, image)
-    dockerfiles = [f for f in files if is_dockerfile(f)]
+    # a development or test Dockerfile is never a role's image while a production one is there
+    dockerfiles = sorted((f for f in files if is_dockerfile(f)), key=lambda f: (_is_dev(f), f))
     taken = {image.dockerfile for image in chosen.values()}
     unplaced: list[str] = []
     for dockerfile in dockerfiles:
@@ -354,6 +362,8 @@ def find_packages(repo: Path, files: list[str], images: dict[Role, Image]) -> li
         name = project.get("name") if isinstance(project, dict) else None
         if isinstance(name, str) and name.strip():
             packages.append(Package(folder, name.strip()))
+    if len(packages) > 1:  # a root project beside others is the workspace's, not a library to release
+        packages = [p for p in packages if p.folder != "."]
     return packages
 
 
@@ -377,6 +387,13 @@ def _has_frontend_deps(data: dict[str, object]) -> bool:
     return any(name in deps for name in ("next", "react", "vue", "svelte", "@angular/core", "vite", "nuxt", "astro"))
 
 
+def _has_app_framework(data: dict[str, object]) -> bool:
+    deps = data.get("dependencies")
+    return isinstance(deps, dict) and any(
+        n in deps for n in ("next", "nuxt", "@remix-run/react", "astro", "@sveltejs/kit")
+    )
+
+
 def find_lockfile(repo: Path, folder: str) -> tuple[str | None, str | None]:
     """The lockfile of a frontend folder: in it, else in the nearest folder above that has one (a
     workspace root), never above the repository."""
@@ -395,20 +412,25 @@ def find_frontend(repo: Path, files: list[str], images: dict[Role, Image]) -> Fr
     """The folder of the web app: the package.json with a frontend framework, preferring the web
     image's folder, then folders named for the web role."""
     candidates: list[str] = []
+    apps: set[str] = set()
     for rel in files:
         if rel.rsplit("/", 1)[-1] != "package.json" or _is_test_path(rel):
             continue
         data = _json(repo / rel)
         if data is not None and _has_frontend_deps(data):
             candidates.append(_parent(rel))
+            if _has_app_framework(data):
+                apps.add(_parent(rel))
     if not candidates:
         return None
     web = images.get("web")
     web_folder = _parent(web.dockerfile) if web else None
 
-    def rank(folder: str) -> tuple[int, int, str]:
+    def rank(folder: str) -> tuple[int, int, int, int, str]:
         return (
-            0 if folder == web_folder else 1 if role_of(folder.rsplit("/", 1)[-1]) == "web" else 2,
+            0 if folder == web_folder else 1,
+            0 if folder in apps else 1,  # an app (Next.js, Nuxt, ...) before a component library
+            0 if role_of(folder.rsplit("/", 1)[-1]) == "web" else 1,
             folder.count("/"),
             folder,
         )
