@@ -6,7 +6,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.release.projects import PREFIX, scm_package
+from tests.release.projects import HATCH_VCS, SETUPTOOLS_SCM
+
+PREFIX = "acme-agent-"  # the example's package names (examples/runbook)
 
 PNPM_LOCK = """\
 lockfileVersion: '9.0'
@@ -67,6 +69,25 @@ CMD ["node", "server.js"]
 """
 
 
+def scm_package(root: Path, short: str, backend: str, dependencies: tuple[str, ...] = ()) -> Path:
+    """``packages/<short>``, versioned from the git tag by setuptools_scm or hatch-vcs."""
+    name = PREFIX + short
+    module = name.replace("-", "_")
+    (root / "src" / module).mkdir(parents=True)
+    (root / "src" / module / "__init__.py").write_text('"""A package of the monorepo."""\n')
+    deps = ", ".join(f'"{d}"' for d in dependencies)
+    project = (
+        f'\n[project]\nname = "{name}"\ndynamic = ["version"]\nrequires-python = ">=3.9"\ndependencies = [{deps}]\n'
+    )
+    if backend == "setuptools_scm":
+        text = SETUPTOOLS_SCM + project + '\n[tool.setuptools_scm]\nroot = "../.."\n'
+    else:
+        text = HATCH_VCS + project + '\n[tool.hatch.version]\nsource = "vcs"\nraw-options = { root = "../.." }\n'
+        text += f'\n[tool.hatch.build.targets.wheel]\npackages = ["src/{module}"]\n'
+    (root / "pyproject.toml").write_text(text)
+    return root
+
+
 def git(repo: Path, *args: str) -> str:
     env = ["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "commit.gpgsign=false"]
     done = subprocess.run(["git", "-C", str(repo), *env, *args], check=True, capture_output=True, text=True)
@@ -112,3 +133,26 @@ def saas_monorepo(repo: Path, tag: str | None = "v1.4.0") -> Path:
         git(repo, "commit", "-q", "-m", "the app")
         git(repo, "tag", tag)
     return repo
+
+
+def regenerate_example(scratch: Path) -> None:
+    """Rewrite examples/runbook/ as init writes it for :func:`saas_monorepo` (ghcr, ecs)."""
+    import shutil
+
+    from release_kit.cli import run_cli
+    from tests.wiring import EXAMPLE_COMMIT
+
+    repo = saas_monorepo(scratch / "repo", tag=None)
+    assert (
+        run_cli(["init", "--dir", str(repo), "--registry", "ghcr", "--platform", "ecs", "--ref", EXAMPLE_COMMIT]) == 0
+    )
+    example = Path(__file__).resolve().parents[2] / "examples" / "runbook"
+    shutil.rmtree(example / ".github", ignore_errors=True)
+    shutil.copytree(repo / ".github", example / ".github")
+
+
+if __name__ == "__main__":  # python -m tests.init.layouts
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        regenerate_example(Path(scratch))

@@ -163,7 +163,7 @@ def test_the_smoke_spec_written_is_the_example_and_valid(tmp_path: Path) -> None
 
 def test_examples_runbook_is_what_init_writes_for_the_monorepo(tmp_path: Path) -> None:
     """examples/runbook/ is the adoption the README counts: init's output for ghcr and ecs on the
-    representative monorepo of tests/init/layouts.py, verbatim (regenerate: scripts in docs/init.md)."""
+    representative monorepo of tests/init/layouts.py, verbatim (regenerate: `python -m tests.init.layouts`)."""
     repo = saas_monorepo(tmp_path / "repo", tag=None)
     assert init(repo, "--registry", "ghcr", "--platform", "ecs", "--ref", EXAMPLE_COMMIT) == 0
     example = ROOT / "examples" / "runbook"
