@@ -281,6 +281,13 @@ def _package_inputs(choices: Choices) -> list[str]:
     if front is not None and safe(front.folder):
         lock = f"lockfile {front.lockfile} ({front.manager})" if front.lockfile else f"{FILL}: no lockfile found"
         lines.append(f"      frontend: {json.dumps(front.folder)}   # {lock}")
+        pins = [
+            f"{label}{p.value} (from {p.source})"
+            for label, p in (("Node ", layout.node), ("", layout.package_manager))
+            if p is not None and safe(p.value)
+        ]
+        if pins:
+            lines.append(f"      # pinned: {', '.join(pins)}; the images build with them, the SBOM reads the lockfile")
     else:
         lines.append('      frontend: ""   # no package.json with a frontend framework found: no frontend SBOM')
     if folders:
