@@ -381,3 +381,19 @@ def test_a_workspace_root_project_is_not_released_beside_its_members(tmp_path: P
     assert [p.name for p in detect.scan(repo).packages] == ["one"]
     alone = write(tmp_path / "alone", {"pyproject.toml": '[project]\nname = "solo"\n'})
     assert [(p.folder, p.name) for p in detect.scan(alone).packages] == [(".", "solo")]
+
+
+def test_a_name_in_the_tree_cannot_issue_a_runner_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = write(tmp_path, {"apps/##[error]api/Dockerfile": "FROM x\n"})
+    assert run_cli(["init", "--dir", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert "##[error]" not in out and "#\\x23[error]api" in out  # printed, never obeyed
+    assert "##[" not in (repo / ".github/workflows/release.yml").read_text()
+
+
+def test_a_re_run_says_release_yml_is_the_runbooks_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = write(tmp_path, {"apps/api/Dockerfile": "FROM x\n"})
+    assert run_cli(["init", "--dir", str(repo)]) == 0
+    capsys.readouterr()
+    assert run_cli(["init", "--dir", str(repo), "--force"]) == 0
+    assert ".github/workflows/release.yml exists: the runbook's, written by init before." in capsys.readouterr().out

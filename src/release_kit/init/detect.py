@@ -298,7 +298,8 @@ def find_images(repo: Path, files: list[str], hints: Sequence[Image] = ()) -> di
     the Dockerfile's EXPOSE and entrypoint."""
     chosen: dict[Role, Image] = {}
     for image in [*hints, *_compose_images(repo)]:
-        chosen.setdefault(image.role, image)
+        if (repo / image.dockerfile).is_file() and (repo / image.context).is_dir():  # a workflow may be stale
+            chosen.setdefault(image.role, image)
     # a development or test Dockerfile is never a role's image while a production one is there
     dockerfiles = sorted((f for f in files if is_dockerfile(f)), key=lambda f: (_is_dev(f), f))
     taken = {image.dockerfile for image in chosen.values()}

@@ -243,3 +243,12 @@ def _is_runbook_command(run: str) -> bool:
         r"echo |mkdir |cd |ls |sha256sum|export )"
     )
     return bool(lines) and all(ours.match(ln) for ln in lines)
+
+
+def is_runbook(repo: Path, rel: str) -> bool:
+    """Whether the workflow at ``rel`` is one init wrote (it calls a runbook-*.yml reusable workflow)."""
+    data = load(repo, rel)
+    jobs = data.get("jobs") if data else None
+    return isinstance(jobs, dict) and any(
+        isinstance(job, dict) and "/.github/workflows/runbook-" in str(job.get("uses", "")) for job in jobs.values()
+    )

@@ -143,63 +143,68 @@ def _print_replaced(root: Path, existing_files: list[str]) -> None:
     if RELEASE_YML not in existing_files:
         return
     dropped = existing.dropped_steps(root, RELEASE_YML)
-    if not dropped:
-        click.echo(f"{RELEASE_YML} exists; the runbook's release does everything its steps do.")
+    if existing.is_runbook(root, RELEASE_YML):
+        gha.echo(f"{RELEASE_YML} exists: the runbook's, written by init before.")
         return
-    click.echo(f"{RELEASE_YML} exists; replacing it drops these steps the runbook's release does not run:")
+    if not dropped:
+        gha.echo(f"{RELEASE_YML} exists; the runbook's release does everything its steps do.")
+        return
+    gha.echo(f"{RELEASE_YML} exists; replacing it drops these steps the runbook's release does not run:")
     for step in dropped:
-        click.echo(f"  - {step.kind}: {step.what}")
-    click.echo("  (keep them in a workflow of their own, e.g. a gate in .github/release-kit.yml, before --force)")
+        gha.echo(f"  - {step.kind}: {step.what}")
+    gha.echo("  (keep them in a workflow of their own, e.g. a gate in .github/release-kit.yml, before --force)")
     sys.stdout.flush()
 
 
 def _print_layout(choices: render.Choices) -> None:
     layout = choices.layout
     fill = render.FILL
-    click.echo("\nFound in this repository (written into release.yml and .github/release-kit.yml):")
+    click.echo()
+    gha.echo("Found in this repository (written into release.yml and .github/release-kit.yml):")
     for role in detect.ROLES:
         image = layout.images.get(role)
         if image is not None:
-            click.echo(f"  {role} image: {image.dockerfile}, context {image.context} ({image.source})")
+            gha.echo(f"  {role} image: {image.dockerfile}, context {image.context} ({image.source})")
         elif role != "worker":
-            click.echo(f"  {role} image: {fill} (no Dockerfile found for it)")
+            gha.echo(f"  {role} image: {fill} (no Dockerfile found for it)")
     names = ", ".join(f"{p.name} ({p.folder})" for p in layout.packages)
-    click.echo(f"  Python packages: {names or 'none (no wheels are released)'}")
+    gha.echo(f"  Python packages: {names or 'none (no wheels are released)'}")
     front = layout.frontend
     if front is None:
-        click.echo("  frontend: none found (no frontend SBOM)")
+        gha.echo("  frontend: none found (no frontend SBOM)")
     else:
-        click.echo(f"  frontend: {front.folder}, lockfile {front.lockfile or fill} ({front.manager or 'no manager'})")
+        gha.echo(f"  frontend: {front.folder}, lockfile {front.lockfile or fill} ({front.manager or 'no manager'})")
     for label, pinned in (
         ("Python", layout.python),
         ("Node", layout.node),
         ("package manager", layout.package_manager),
     ):
-        click.echo(f"  {label}: " + (f"{pinned.value} (from {pinned.source})" if pinned else "not pinned"))
+        gha.echo(f"  {label}: " + (f"{pinned.value} (from {pinned.source})" if pinned else "not pinned"))
     migration = layout.migration
-    click.echo(
+    gha.echo(
         "  migrations: "
         + (f"{migration.command} (from {migration.source})" if migration else f"{fill} (no migration command found)")
     )
-    click.echo(f"  release.expect: {', '.join(render.expected_assets(layout)) or fill}")
+    gha.echo(f"  release.expect: {', '.join(render.expected_assets(layout)) or fill}")
 
 
 def _print_one_build(made: Plan, replaced: set[str]) -> None:
     """One image build per tag: release.yml is it; an image workflow that also builds on v* tags is named."""
     others = [wf for wf in made.image_workflows if wf.path not in replaced]
-    click.echo(
-        "\nOne image build per tag: release.yml builds, scans and pushes the images; the deploy takes those digests."
+    click.echo()
+    gha.echo(
+        "One image build per tag: release.yml builds, scans and pushes the images; the deploy takes those digests."
     )
     for wf in made.image_workflows:
         if wf.path in replaced:
-            click.echo(f"  {wf.path} ({wf.name}) built the images on v* tags before; it is replaced.")
+            gha.echo(f"  {wf.path} ({wf.name}) built the images on v* tags before; it is replaced.")
     for wf in others:
-        click.echo(
+        gha.echo(
             f"  {wf.path} ({wf.name}) also builds and pushes images on v* tags: remove the tag trigger from its"
             " on.push (keep its branch builds) so each tag's images are built and pushed once."
         )
         if wf.hints:
-            click.echo("    its Dockerfiles and contexts were read: " + ", ".join(h.dockerfile for h in wf.hints))
+            gha.echo("    its Dockerfiles and contexts were read: " + ", ".join(h.dockerfile for h in wf.hints))
     if made.choices.trivy_from:
         trivy = made.choices.trivy
         settings = [
@@ -207,7 +212,7 @@ def _print_one_build(made: Plan, replaced: set[str]) -> None:
             f"ignore-unfixed {str(trivy.ignore_unfixed).lower()}" if trivy.ignore_unfixed is not None else "",
             f"vuln-type {trivy.vuln_type}" if trivy.vuln_type else "",
         ]
-        click.echo(f"  its Trivy settings carry over into release.yml (trivy_*): {', '.join(x for x in settings if x)}")
+        gha.echo(f"  its Trivy settings carry over into release.yml (trivy_*): {', '.join(x for x in settings if x)}")
 
 
 def _print_findings(matches: list[detect.GateMatch], found: list[detect.Workflow]) -> None:
