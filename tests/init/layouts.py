@@ -10,40 +10,7 @@ from tests.release.projects import HATCH_VCS, SETUPTOOLS_SCM
 
 PREFIX = "acme-agent-"  # the example's package names (examples/runbook)
 
-PNPM_LOCK = """\
-lockfileVersion: '9.0'
-
-settings:
-  autoInstallPeers: true
-  excludeLinksFromLockfile: false
-
-importers:
-
-  .: {}
-
-  apps/web-app:
-    dependencies:
-      next:
-        specifier: 15.0.3
-        version: 15.0.3
-      react:
-        specifier: 19.0.0
-        version: 19.0.0
-
-packages:
-
-  next@15.0.3:
-    resolution: {integrity: sha512-AAAA}
-
-  react@19.0.0:
-    resolution: {integrity: sha512-BBBB}
-
-snapshots:
-
-  next@15.0.3: {}
-
-  react@19.0.0: {}
-"""
+PNPM_LOCK = (Path(__file__).parent / "fixtures" / "pnpm-lock.yaml").read_text()  # written by pnpm 10.34.9
 
 API_DOCKERFILE = """\
 FROM python:3.12-slim
@@ -113,12 +80,18 @@ def saas_monorepo(repo: Path, tag: str | None = "v1.4.0") -> Path:
     web = repo / "apps" / "web-app"
     web.mkdir(parents=True)
     (web / "package.json").write_text(
-        json.dumps({"name": "web-app", "private": True, "dependencies": {"next": "15.0.3", "react": "19.0.0"}})
+        json.dumps(
+            {
+                "name": "web-app",
+                "private": True,
+                "dependencies": {"next": "15.0.3", "react": "19.0.0", "react-dom": "19.0.0"},
+            }
+        )
     )
     (web / "Dockerfile").write_text(WEB_DOCKERFILE)
     (repo / "package.json").write_text(
         json.dumps(
-            {"name": "agent-saas", "private": True, "packageManager": "pnpm@9.12.0", "engines": {"node": ">=20"}}
+            {"name": "agent-saas", "private": True, "packageManager": "pnpm@10.34.9", "engines": {"node": ">=20"}}
         )
     )
     (repo / "pnpm-workspace.yaml").write_text("packages:\n  - apps/*\n")

@@ -47,7 +47,7 @@ def test_the_monorepo_layout_is_read_from_its_files(monorepo: Path) -> None:
     assert layout.frontend == detect.Frontend("apps/web-app", "pnpm-lock.yaml", "pnpm")  # the workspace root's
     assert layout.python is not None and layout.python.value == "3.12"
     assert layout.node is not None and layout.node.value == "20.18.0"
-    assert layout.package_manager is not None and layout.package_manager.value == "pnpm@9.12.0"
+    assert layout.package_manager is not None and layout.package_manager.value == "pnpm@10.34.9"
     assert layout.migration is not None and layout.migration.command == "alembic upgrade head"
     assert layout.migration.source == "apps/api-service/alembic.ini"
     assert detect.github_repository(monorepo) == "Acme/agent-saas"
