@@ -397,3 +397,31 @@ def test_a_re_run_says_release_yml_is_the_runbooks_own(tmp_path: Path, capsys: p
     capsys.readouterr()
     assert run_cli(["init", "--dir", str(repo), "--force"]) == 0
     assert ".github/workflows/release.yml exists: the runbook's, written by init before." in capsys.readouterr().out
+
+
+def test_workflows_with_every_input_found_pass_zizmor_with_no_config(tmp_path: Path) -> None:
+    """Every registry x platform, written for a repository where everything was found (paths, worker,
+    Trivy settings): what zizmor says of a user's repository, unconfigured."""
+    import shutil
+    import sys
+
+    from release_kit.init import pin
+    from tests.test_workflow_wiring import COMBOS, FULL_LAYOUT
+
+    zizmor = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
+    if zizmor is None:
+        pytest.skip("zizmor is not installed (the dev extra installs it)")
+    pinned, _ = pin.resolve("acme", "4f1c2b7e9d0a8c6b5e3f2a1d0c9b8a7f6e5d4c3b", pin.installed())
+    trivy = existing.Trivy(severity="CRITICAL", ignore_unfixed=True, vuln_type="os")
+    files = []
+    for registry, platform in COMBOS:
+        choices = render.Choices(registry, platform, pinned, FULL_LAYOUT, "acme/app", trivy, ".github/workflows/i.yml")
+        for rel, text in render.files(choices, detect.match_gates([])).items():
+            if rel.startswith(".github/workflows/"):
+                path = tmp_path / registry / platform / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                files.append(str(path))
+    assert len(files) == 18
+    done = subprocess.run([zizmor, "--offline", "--no-config", *files], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
