@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from release_kit.init import detect, pin, render
+from release_kit.init import detect, existing, pin, render
 from tests.wiring import EXAMPLE_COMMIT, ROOT
 from tests.workflow_wiring import OUR_ACTIONS, check_workflow
 
@@ -29,15 +29,35 @@ REUSABLE = sorted((ROOT / ".github" / "workflows").glob("runbook-*.yml"))
 COMBOS = list(itertools.product(render.REGISTRIES, render.PLATFORMS))
 
 
+# a repository where init finds everything: three images, packages, a frontend, pinned versions, a
+# migration command and an image workflow's Trivy settings (every input release.yml can pass)
+FULL_LAYOUT = detect.Layout(
+    images={
+        role: detect.Image(role, f"apps/{role}/Dockerfile", f"apps/{role}", "test") for role in ("api", "web", "worker")
+    },
+    packages=[detect.Package("packages/core", "acme-core")],
+    frontend=detect.Frontend("apps/web", "pnpm-lock.yaml", "pnpm"),
+    python=detect.Pinned("3.12", ".python-version"),
+    node=detect.Pinned("20", ".nvmrc"),
+    package_manager=detect.Pinned("pnpm@10.34.9", "package.json packageManager"),
+    migration=detect.Migration("alembic upgrade head", "apps/api/alembic.ini", "in the api image"),
+    dockerfiles=[],
+)
+
+
 def generated() -> list[tuple[str, str]]:
-    """(source, text) of each workflow init writes, for every --registry x --platform, into an empty repository."""
+    """(source, text) of each workflow init writes, for every --registry x --platform, into an empty
+    repository and into one where everything is found."""
     found = []
     pinned, _ = pin.resolve(None, EXAMPLE_COMMIT, pin.installed())  # as `init --ref <commit>` pins them
+    trivy = existing.Trivy(severity="CRITICAL", ignore_unfixed=True, vuln_type="os")
     for registry, platform in COMBOS:
-        files = render.files(render.Choices(registry, platform, pinned), detect.match_gates([]))
-        for rel, text in files.items():
-            if rel.startswith(".github/workflows/"):
-                found.append((f"init --registry {registry} --platform {platform}: {rel}", text))
+        empty = render.Choices(registry, platform, pinned)
+        full = render.Choices(registry, platform, pinned, FULL_LAYOUT, "acme/app", trivy, ".github/workflows/i.yml")
+        for label, choices in (("", empty), (" (all found)", full)):
+            for rel, text in render.files(choices, detect.match_gates([])).items():
+                if rel.startswith(".github/workflows/"):
+                    found.append((f"init --registry {registry} --platform {platform}{label}: {rel}", text))
     return found
 
 
@@ -56,7 +76,7 @@ def test_every_generated_workflow_is_wired_right(source: str, text: str) -> None
 
 def test_all_three_reusable_workflows_and_six_combinations_are_covered() -> None:
     assert [p.name for p in REUSABLE] == ["runbook-deploy.yml", "runbook-release.yml", "runbook-rollback.yml"]
-    assert len(GENERATED) == 3 * 6
+    assert len(GENERATED) == 3 * 6 * 2
 
 
 def test_every_action_of_ours_has_its_permissions_in_the_table() -> None:
@@ -390,6 +410,7 @@ def test_generated_workflows_are_read_as_init_writes_them(tmp_path: Path) -> Non
     """The texts checked above are the files `release-kit init` writes."""
     from release_kit.cli import run_cli
 
+    (tmp_path / ".git").mkdir()  # init writes into a git repository's .github/
     args = ["init", "--dir", str(tmp_path), "--registry", "ecr", "--platform", "ecs", "--ref", EXAMPLE_COMMIT]
     assert run_cli(args) == 0
     written = {

@@ -15,13 +15,16 @@ import yaml
 
 from release_kit import config
 from release_kit.cli import run_cli
-from release_kit.init import pin, render
+from release_kit.init import detect, pin, render
+from tests.init.layouts import saas_monorepo
 from tests.wiring import EXAMPLE_COMMIT
 
 ROOT = Path(__file__).resolve().parents[2]
 COMBOS = list(itertools.product(render.REGISTRIES, render.PLATFORMS))
-# the runbook's workflows fit in 40 lines, plus one `concurrency:` line in each of the three
-BUDGET = 40 + 3
+# the runbook's workflows fit in 40 lines, plus one `concurrency:` line in each of the three, plus
+# release.yml's inputs written one a line (each path init found, said where it came from) and the
+# deploy's version input
+BUDGET = 40 + 3 + 16 + 1
 WRITTEN = [
     ".github/release-kit.yml",
     ".github/release-kit-smoke.yml",
@@ -32,6 +35,9 @@ WRITTEN = [
 
 
 def init(repo: Path, *args: str) -> int:
+    """init in ``repo``, made a git repository first (init writes into the git root's .github/)."""
+    if repo.is_dir() and not repo.is_symlink() and detect.git_root(repo) is None:
+        (repo / ".git").mkdir()
     return run_cli(["init", "--dir", str(repo), *args])
 
 
@@ -155,14 +161,16 @@ def test_the_smoke_spec_written_is_the_example_and_valid(tmp_path: Path) -> None
     assert [flow.name for flow in spec.flows]
 
 
-def test_examples_runbook_is_what_init_writes_and_fits_in_40_lines(tmp_path: Path) -> None:
-    """examples/runbook/ is the adoption the README counts: init's output for ghcr and ecs, verbatim."""
-    assert init(tmp_path, "--registry", "ghcr", "--platform", "ecs", "--ref", EXAMPLE_COMMIT) == 0
+def test_examples_runbook_is_what_init_writes_for_the_monorepo(tmp_path: Path) -> None:
+    """examples/runbook/ is the adoption the README counts: init's output for ghcr and ecs on the
+    representative monorepo of tests/init/layouts.py, verbatim (regenerate: `python -m tests.init.layouts`)."""
+    repo = saas_monorepo(tmp_path / "repo", tag=None)
+    assert init(repo, "--registry", "ghcr", "--platform", "ecs", "--ref", EXAMPLE_COMMIT) == 0
     example = ROOT / "examples" / "runbook"
-    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    written = sorted(p.relative_to(repo) for p in (repo / ".github").rglob("*") if p.is_file())
     assert written == sorted(p.relative_to(example) for p in example.rglob("*") if p.is_file())
     for rel in written:
-        assert (example / rel).read_text() == (tmp_path / rel).read_text(), f"examples/runbook/{rel} is stale"
+        assert (example / rel).read_text() == (repo / rel).read_text(), f"examples/runbook/{rel} is stale"
     assert code_lines(sorted((example / ".github/workflows").glob("*.yml"))) <= BUDGET
 
 

@@ -44,10 +44,16 @@ ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent"
 GOOD = {"api": f"{ECR}/api@sha256:{'1' * 64}", "web": f"{ECR}/web@sha256:{'2' * 64}"}
 NEW = {"api": f"{ECR}/api@sha256:{'a' * 64}", "web": f"{ECR}/web@sha256:{'b' * 64}"}
 SERVICES = {"api": "agent-api", "web": "agent-web"}
-CONFIG = (
-    WORLD_CONFIG
-    + "  migrations:\n    command: starter-console release db\n"
-    + f"  images: {{api: {ECR}/api, web: {ECR}/web}}\n"  # only these repositories are ever deployed
+# the migration command comes from the config alone (the workflows pass none); health checks what
+# ready means, the api's version included (the tag deployed, or the good release's after a rollback);
+# only these repositories are ever deployed
+MIGRATION = "starter-console release db"
+CONFIG = WORLD_CONFIG + (
+    f"  migrations:\n    command: {MIGRATION}\n"
+    "  health:\n"
+    "    api: {path: /health/ready, expect_json: {status: ready}, expect_version: true}\n"
+    "    web: {path: /api/health/ready, expect_json: {status: ready}}\n"
+    f"  images: {{api: {ECR}/api, web: {ECR}/web}}\n"
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -66,7 +72,10 @@ class App(auth_app.AuthApp):
         if method == "GET" and path in ("/health/ready", "/api/health/ready"):
             with self.lock:
                 self.ready_polls += 1
-            return 200, {"content-type": "application/json"}, b'{"status": "ready", "version": "1.4.0"}'
+            # the version of the api image that runs now: the good release's after a rollback
+            version = "1.3.0" if running_images().get("api") == GOOD["api"] else TAG.removeprefix("v")
+            body = json.dumps({"status": "ready", "version": version}).encode()
+            return 200, {"content-type": "application/json"}, body
         return super().handle(method, path, headers, body)
 
 
@@ -168,6 +177,7 @@ def user_repository(path: Path) -> str:
     """A repository as ``release-kit init --registry ecr --platform ecs`` leaves it, with the deploy
     section filled in; one commit, tagged; its SHA."""
     path.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)  # init writes into a git repository
     done = subprocess.run(
         [sys.executable, "-m", "release_kit", "init", "--registry", "ecr", "--platform", "ecs", "--dir", str(path)],
         capture_output=True, text=True, check=False,
@@ -180,7 +190,6 @@ def user_repository(path: Path) -> str:
                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
         return subprocess.run(["git", *args], cwd=path, env=env, capture_output=True, text=True, check=True).stdout
 
-    git("init", "-q", "-b", "main")
     git("remote", "add", "origin", "https://github.com/octo-org/app.git")
     git("add", ".")
     git("commit", "-q", "-m", "runbook")
@@ -257,7 +266,11 @@ def run_deploy(
     cancelled) then."""
     ref = pinned_ref(repo)
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"ref": f"refs/tags/{TAG}", "inputs": {"environment": "production", "images": images}}))
+    event.write_text(
+        json.dumps(
+            {"ref": f"refs/tags/{TAG}", "inputs": {"environment": "production", "images": images, "version": TAG}}
+        )
+    )
     args = [
         act_binary(), "workflow_dispatch", "-W", ".github/workflows/deploy.yml", "-e", str(event),
         "-P", "ubuntu-24.04=-self-hosted", "--action-offline-mode",

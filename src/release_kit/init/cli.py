@@ -28,7 +28,8 @@ import click
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(),
     show_default=True,
-    help="The repository to set up.",
+    help="Any folder of the repository to set up: init reads the whole repository and writes into its git "
+    "root's .github/ (outside a git repository: exit 2).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
 @click.option(
@@ -43,7 +44,8 @@ import click
     "else the tag v<version>.",
 )
 def init(registry: str, platform: str, repo: Path, force: bool, owner: str | None, ref: str | None) -> int:
-    """Write the runbook into a repository: .github/release-kit.yml, the smoke spec and the workflows."""
+    """Write the runbook into a repository: .github/release-kit.yml, the smoke spec and the workflows,
+    naming the Dockerfiles, packages, frontend and migration command found in it (docs/init.md)."""
     from release_kit.init.run import run
 
     return run(registry=registry, platform=platform, repo=repo, force=force, owner=owner, ref=ref)
