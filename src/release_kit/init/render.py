@@ -409,35 +409,9 @@ def files(choices: Choices, matches: list[GateMatch]) -> dict[str, str]:
     }
 
 
-ECS_ACTIONS = {
-    "preflight (read-only)": [
-        "ecs:DescribeServices",
-        "ecs:DescribeTaskDefinition",
-        "application-autoscaling:DescribeScalableTargets",
-        "secretsmanager:DescribeSecret",
-        "ssm:DescribeParameters",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        "elasticache:DescribeReplicationGroups",
-        "elasticache:DescribeCacheClusters",
-        "elasticache:DescribeServerlessCaches",
-    ],
-    "migrate, deploy, rollback": [
-        "ecs:RegisterTaskDefinition",
-        "ecs:UpdateService",
-        "ecs:RunTask",
-        "ecs:DescribeTasks",
-        "ecs:TagResource",
-        "rds:CreateDBSnapshot",
-        "rds:CreateDBClusterSnapshot",
-        "rds:DescribeDBSnapshots",
-        "rds:DescribeDBClusterSnapshots",
-        "iam:PassRole",
-    ],
-}
-
-
 def iam_policy() -> str:
+    from release_kit.platforms.ecs.access import ACTIONS as ECS_ACTIONS  # the list --check-access checks
+
     statements = [
         {"Sid": "ReleaseKitRead", "Effect": "Allow", "Action": ECS_ACTIONS["preflight (read-only)"], "Resource": "*"},
         {
