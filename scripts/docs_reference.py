@@ -1,7 +1,7 @@
 """Write the command reference (docs/reference/) from the CLI itself, so it cannot drift from --help.
 
-    uv run python scripts/docs_reference.py           # rewrite docs/reference/ and the nav block in mkdocs.yml
-    uv run python scripts/docs_reference.py --check   # exit 1 naming every page that differs
+    uv run --frozen python scripts/docs_reference.py           # rewrite docs/reference/ and the nav block in mkdocs.yml
+    uv run --frozen python scripts/docs_reference.py --check   # exit 1 naming every page that differs
 
 Each top-level command gets `docs/reference/<command>.md` (a group's subcommands on its page):
 the usage line, the help text and a table of the options with the help `--help` prints for them
@@ -103,7 +103,7 @@ def pages(root: click.Group) -> list[Page]:
     """Every reference page, index first, the commands in the order `--help` lists them."""
     ctx = context(root, "release-kit", None)
     index = ["# Command reference", "", GENERATED, ""]
-    index += ["```text", usage(root, ctx), "```", ""] + help_markdown(root.help)
+    index += ["```text", usage(root, ctx), "```", "", *help_markdown(root.help)]
     index += ["| command | what it does |", "| --- | --- |"]
     out: list[Page] = []
     for name in root.list_commands(ctx):
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem)
         if problems:
-            print("run: uv run python scripts/docs_reference.py")
+            print("run: uv run --frozen python scripts/docs_reference.py")
         return 1 if problems else 0
     write(cli)
     print(f"wrote docs/reference/ ({len(list(REFERENCE.glob('*.md')))} pages) and the nav in mkdocs.yml")
