@@ -83,7 +83,9 @@ def section(command: click.Command, ctx: click.Context, level: int) -> list[str]
     rows = [
         record
         for param in command.get_params(ctx)
-        if not getattr(param, "hidden", False) and (record := param.get_help_record(ctx)) is not None
+        if isinstance(param, click.Option)  # arguments are in the usage line, as --help shows them
+        and not param.hidden
+        and (record := param.get_help_record(ctx)) is not None
     ]
     if rows:
         out += ["| option | what it does |", "| --- | --- |"]

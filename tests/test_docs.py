@@ -86,7 +86,8 @@ def test_a_page_shows_usage_help_options_and_subcommands() -> None:
     @tool.command("go")
     @click.option("--speed", type=click.Choice(["fast", "slow"]), default="fast", show_default=True, help="How *fast*.")
     @click.option("--target", required=True, help="Where to go: <host>.")
-    def go(speed: str, target: str) -> None:
+    @click.argument("what", type=click.Choice(["a", "b"]), required=False)
+    def go(speed: str, target: str, what: str | None) -> None:
         """Go somewhere."""
 
     root = click.Group("release-kit", commands={"tool": tool})
@@ -97,7 +98,8 @@ def test_a_page_shows_usage_help_options_and_subcommands() -> None:
     text = page.text
     assert text.startswith("# release-kit tool\n")
     assert "```text\ntool go --fast\ntool go --slow\n```" in text  # a \b block is kept as it is
-    assert "## release-kit tool go\n\n```text\nrelease-kit tool go [OPTIONS]\n```\n\nGo somewhere." in text
+    assert "## release-kit tool go\n\n```text\nrelease-kit tool go [OPTIONS] [a|b]\n```\n\nGo somewhere." in text
+    assert "a&#124;b" not in text  # an argument is in the usage line only, as --help shows it
     assert "| <code>--speed [fast&#124;slow]</code> | How \\*fast\\*. \\[default: fast\\] |" in text
     assert "| <code>--target TEXT</code> | Where to go: &lt;host&gt;. \\[required\\] |" in text
 
