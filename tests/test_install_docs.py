@@ -23,6 +23,7 @@ BY_NAME = re.compile(
 )
 TEXTS = [
     ROOT / "README.md",
+    *sorted((ROOT / "docs").rglob("*.md")),
     *sorted((ROOT / "src").rglob("*.py")),
     *sorted(ROOT.glob("*/action.yml")),
     *sorted(p for p in (ROOT / "examples").rglob("*") if p.is_file()),

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.wiring import ROOT, check_uses, find_calls
+from tests.wiring import ROOT, check_uses, find_calls, user_documents
 
-EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*") if p.suffix in (".yml", ".yaml", ".md") and p.is_file())
-DOCUMENTS = [ROOT / "README.md", *EXAMPLES]
+DOCUMENTS = user_documents()  # the README, docs/**/*.md and the examples
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -19,14 +18,15 @@ def test_every_documented_call_resolves(path: Path) -> None:
     assert check_uses(path.read_text(), source) == []
 
 
-def test_the_readme_and_the_examples_call_every_action() -> None:
+def test_the_docs_and_the_examples_call_every_action() -> None:
     called = {c.path for p in DOCUMENTS for c in find_calls(p.read_text(), str(p.relative_to(ROOT)))}
     actions = {p.parent.name for p in ROOT.glob("*/action.yml")}
     assert actions <= called, f"never shown to users: {actions - called}"
 
 
-def test_readme_fragments_are_read_with_their_with_keys() -> None:
-    calls = find_calls((ROOT / "README.md").read_text(), "README.md")
+def test_doc_fragments_are_read_with_their_with_keys() -> None:
+    pages = [ROOT / "docs" / "commands" / "publish-images.md", ROOT / "docs" / "commands" / "release.md"]
+    calls = [c for page in pages for c in find_calls(page.read_text(), str(page.relative_to(ROOT)))]
     given = {c.path: c.given for c in calls if c.given}
     assert {"registry", "image-prefix", "images"} <= given["publish-images"]
     assert "packages" in given["release"]

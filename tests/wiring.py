@@ -47,6 +47,15 @@ class Call:
         return f"{self.prefix}{self.path}" if self.local else f"{OWNER_REPO}/{self.path}@{self.ref}"
 
 
+def user_documents(root: Path = ROOT) -> list[Path]:
+    """What users copy `uses:` lines from: the README, every docs page and the examples."""
+    return [
+        root / "README.md",
+        *sorted((root / "docs").rglob("*.md")),
+        *sorted(p for p in (root / "examples").rglob("*") if p.suffix in (".yml", ".yaml", ".md") and p.is_file()),
+    ]
+
+
 def check_uses(
     text_or_yaml: str | Mapping[str, Any],
     source: str,
