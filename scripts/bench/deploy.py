@@ -123,6 +123,9 @@ class Timed:
     def migrate(self, *args: Any) -> Any:
         return self.inner.migrate(*args)
 
+    def current_image(self, *args: Any) -> Any:
+        return self.inner.current_image(*args)
+
 
 def ours(
     proxy: Proxy, sim: EcsSimulator, after: float, interval: float, outcome: str
