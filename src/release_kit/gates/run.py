@@ -33,6 +33,18 @@ def load_policy(path: Path | None) -> tuple[GatesPolicy, str]:
     return runbook_policy(), BUILT_IN
 
 
+def _head_outside_actions() -> str:
+    """On a laptop, the checkout's HEAD commit (said on stderr); in Actions nothing is guessed."""
+    if gha.in_actions():
+        return ""
+    from release_kit.params import head_commit
+
+    sha = head_commit()
+    if sha is not None:
+        gha.echo(f"release-kit: --ref {sha} (HEAD of the checkout; it must be pushed for GitHub to know it)", err=True)
+    return sha or ""
+
+
 def run(
     *,
     repo: str | None,
@@ -45,7 +57,7 @@ def run(
     clock: Clock | None = None,
 ) -> ExitCode:
     name = parse_repo(repo)
-    ref = ref or os.environ.get("GITHUB_SHA") or ""
+    ref = ref or os.environ.get("GITHUB_SHA") or _head_outside_actions()
     if not ref:
         raise InputError("--ref is required: expected a tag, branch or commit SHA (or set GITHUB_SHA)")
     policy, source = load_policy(config_path)
