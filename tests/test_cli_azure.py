@@ -14,7 +14,7 @@ pytest.importorskip("azure.identity")
 
 def test_no_azure_credentials_is_one_line_exit_2(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_", "GITHUB_", "RK_"))}
-    env.update(HOME=str(tmp_path), PATH=os.path.dirname(sys.executable), AZURE_CONFIG_DIR=str(tmp_path / "az"))
+    env.update(HOME=str(tmp_path), PATH=str(Path(sys.executable).parent), AZURE_CONFIG_DIR=str(tmp_path / "az"))
     args = ["preflight", "--platform", "container-apps", "--subscription", "00000000-0000-0000-0000-000000000000"]
     args += ["--resource-group", "rg", "--service", "api=agent-api", "--service", "web=agent-web"]
     done = subprocess.run(
