@@ -25,7 +25,7 @@ BUILT_IN = "built-in runbook policy"
 
 def load_policy(path: Path | None) -> tuple[GatesPolicy, str]:
     """The policy to judge, and where it came from (shown in the output, report and summary)."""
-    loaded = config.load(path)
+    loaded = config.load(path, section="gates")  # only the gates: section is read (and imported)
     if loaded is not None and loaded.gates is not None:
         return loaded.gates, str(path or config.DEFAULT_PATH)
     if path is not None:
