@@ -138,8 +138,8 @@ def test_verify_gates_reads_only_its_section_and_imports_no_other_capability_mod
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(done.stdout))
     assert "release_kit.gates.policy" in loaded
-    for other in ("release_kit.target", "release_kit.platforms", "release_kit.release", "release_kit.probes",
-                  "release_kit.rollout", "release_kit.records", "release_kit.verify_release", "release_kit.images"):  # fmt: skip
+    for name in ("target", "platforms", "release", "probes", "rollout", "records", "verify_release", "images"):
+        other = f"release_kit.{name}"
         assert not {m for m in loaded if m == other or m.startswith(other + ".")}, other
 
 
