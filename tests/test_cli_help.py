@@ -38,8 +38,8 @@ def test_the_root_help_lists_the_commands_by_group_in_runbook_order(capsys: pyte
         if line.endswith(" commands:"):
             section = line.removesuffix(" commands:")
             found[section] = []
-        elif section and line.startswith("  ") and line.strip():
-            found[section].append(line.split()[0])
+        elif section and line.startswith("  ") and not line.startswith("   ") and line.strip():
+            found[section].append(line.split()[0])  # a name; the lines under it continue its help
         elif not line.strip():
             section = None
     assert found == RUNBOOK

@@ -83,11 +83,10 @@ class RunbookGroup(click.Group):
         return None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        width = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
-        for title, rows in COMMANDS.items():
+        for title, rows in COMMANDS.items():  # each command's first sentence whole, wrapped beside its name
             with formatter.section(f"{title} commands"):
                 formatter.write_dl(
-                    [(name, self.get_command(ctx, name).get_short_help_str(width)) for name, _, _ in rows]  # type: ignore[union-attr]
+                    [(name, self.get_command(ctx, name).get_short_help_str(200)) for name, _, _ in rows]  # type: ignore[union-attr]
                 )
 
 
