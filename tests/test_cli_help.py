@@ -80,3 +80,14 @@ def test_the_repo_option_says_what_it_falls_back_to(capsys: pytest.CaptureFixtur
     text = " ".join(capsys.readouterr().out.split())
     assert "Required unless $GITHUB_REPOSITORY is set or (outside Actions) the origin remote is on GitHub" in text
     assert "Required unless $GITHUB_SHA is set or (outside Actions) the checkout's HEAD" in text
+
+
+def test_the_root_help_imports_only_click_and_the_declarations() -> None:
+    code = (
+        "import sys\nfrom release_kit.cli import run_cli\n"
+        "assert run_cli(['--help']) == 0\n"
+        "heavy = {'pydantic', 'httpx', 'yaml', 'boto3', 'botocore', 'azure', 'cryptography', 'sigstore', 'jmespath'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
