@@ -17,7 +17,9 @@ def test_unknown_key_reports_its_path_and_line() -> None:
     text = "gates:\n  gates:\n    - name: CI\n      workflow: ci.yml\n      severity: high\n"
     with pytest.raises(ConfigError) as info:
         config.parse(text, "release-kit.yml")
-    assert info.value.one_line() == "release-kit.yml:5: unknown key 'gates.gates.0.severity'"
+    assert info.value.one_line() == (
+        "release-kit.yml:5: unknown key 'gates.gates.0.severity' (did you mean 'severity_threshold'?)"
+    )
 
 
 def test_bad_value_reports_its_line() -> None:

@@ -5,7 +5,8 @@ Builds an OCI layout of --size-mb split over --layers random layers, starts a re
 127.0.0.1 (Debian's docker-registry), and times, as medians of --repeat runs:
   cold push      ours (release-kit publish-images) vs `skopeo copy oci:... docker://...`, each
                  into a fresh repository so every blob is uploaded
-  re-push        ours again into the same repository (nothing to upload)
+  re-push        ours again into the same repository (nothing to upload; the whole process is the
+                 figure users wait for: the target is under 0.3 s, start-up included)
   mount          a second image sharing all but one layer, pushed with the first in one run
                  into new repositories (the time the second adds over a cold push of the first)
 and our client's peak memory (max RSS of the push process). Each "ours" figure is a whole
@@ -136,6 +137,8 @@ def main() -> int:
     print(f"re-push, ours:            {med(repush):.2f} s")
     print(f"engine only, cold push:   {med(engine_cold):.2f} s (ratio to skopeo {med(engine_cold) / med(peer):.2f})")
     print(f"engine only, re-push:     {med(engine_repush):.3f} s")
+    startup = med(repush) - med(engine_repush)
+    print(f"re-push start-up:         {startup:.2f} s (the whole process minus the engine; re-push target < 0.3 s)")
     print(f"second image (mount):     {med(mount):.2f} s")
     print(f"client peak memory:       {max(rss) / mib:.0f} MB")
     return 0

@@ -1,23 +1,39 @@
-"""``.github/release-kit.yml``: loaded into pydantic models; errors name the key and its line."""
+"""``.github/release-kit.yml``: loaded into pydantic models; errors name the key and its line.
+
+Each section's model belongs to its capability and is imported only when that section is read:
+``load(path, section="gates")`` validates the ``gates:`` section (and the file's top-level keys)
+and imports nothing of release, deploy or the probes, so a command pays for what it uses. A value
+still holding ``FILL-IN`` (what ``release-kit init`` writes where it could not detect a value) is a
+configuration error naming the key, file and line, raised when its section is read: before any request.
+"""
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import json
 import re
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from release_kit.errors import ConfigError
-from release_kit.gates.policy import GatesPolicy
-from release_kit.target.settings import DeploySettings
+
+if TYPE_CHECKING:
+    from release_kit.gates.policy import GatesPolicy
+    from release_kit.target.settings import DeploySettings
 
 DEFAULT_PATH = Path(".github/release-kit.yml")
 MAX_BYTES = 1024 * 1024  # the file is refused above this size, before it is read
 MAX_DEPTH = 64  # nesting levels; the schema needs five
 MAX_NODES = 100_000  # values once aliases are expanded
+FILL = "FILL-IN"  # the marker release-kit init writes where it could not detect a value
+
+Section = Literal["gates", "images", "release", "deploy"]
 
 
 class ReservedSection(BaseModel):
@@ -35,21 +51,140 @@ class ReleaseSection(BaseModel):
     )
 
 
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, title="release-kit configuration")
+# each section: its model ("module:Class", imported when the section is read) and its description
+SECTIONS: dict[str, tuple[str, str]] = {
+    "gates": ("release_kit.gates.policy:GatesPolicy", "verify-gates: the gates a release needs."),
+    "images": ("release_kit.config:ReservedSection", "publish-images (reserved)."),
+    "release": ("release_kit.config:ReleaseSection", "release and verify-release."),
+    "deploy": (
+        "release_kit.target.settings:DeploySettings",
+        "preflight, migrate, deploy, rollback: where the services run and what they need.",
+    ),
+}
 
-    gates: GatesPolicy | None = Field(None, description="verify-gates: the gates a release needs.")
-    images: ReservedSection | None = Field(None, description="publish-images (reserved).")
-    release: ReleaseSection | None = Field(None, description="release and verify-release.")
-    deploy: DeploySettings | None = Field(
-        None, description="preflight, migrate, deploy, rollback: where the services run and what they need."
+
+def section_model(name: str) -> type[BaseModel]:
+    module, _, attr = SECTIONS[name][0].partition(":")
+    model: type[BaseModel] = getattr(importlib.import_module(module), attr)
+    return model
+
+
+def _validation_context(name: str) -> dict[str, Any] | None:
+    if name != "deploy":
+        return None
+    from release_kit.platforms import ALL_PLATFORMS  # deploy.platform takes the registry's names
+
+    return {"platforms": list(ALL_PLATFORMS)}
+
+
+class Config:
+    """The configuration file: each section validated the first time it is read (then kept)."""
+
+    def __init__(self, data: dict[str, Any], node: yaml.Node | None, source: str, *, markers: bool = True) -> None:
+        self._data = data
+        self._node = node
+        self.source = source
+        self._markers = markers  # FILL-IN values are errors (a command's view; parse() checks the shape only)
+        self._validated: dict[str, Any] = {}
+
+    def section(self, name: str) -> Any:
+        """The section's model, or None when the file has no such section (or leaves it empty)."""
+        if name not in self._validated:
+            self._validated[name] = self._validate([name])[name]
+        return self._validated[name]
+
+    def validate_all(self) -> Config:
+        """Every section at once: all errors in one message, in line order."""
+        todo = [name for name in SECTIONS if name not in self._validated]
+        self._validated.update(self._validate(todo))
+        return self
+
+    def _validate(self, names: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        problems: list[tuple[int, str]] = []
+        for name in names:
+            value = self._data.get(name)
+            if value is None:
+                found[name] = None
+                continue
+            node = _child(self._node, name)
+            markers = fill_markers(node, (name,)) if self._markers else []
+            problems += [(line, f"{self.source}:{line}: {path}: {FILL_MESSAGE}") for line, path in markers]
+            model = section_model(name)
+            try:
+                found[name] = model.model_validate(value, context=_validation_context(name))
+            except ValidationError as exc:
+                marked = {line for line, _ in markers}
+                problems += [p for p in located(exc, self._node, self.source, (name,), model) if p[0] not in marked]
+        if problems:
+            raise _combined(problems, self.source)
+        return found
+
+    @property
+    def gates(self) -> GatesPolicy | None:
+        return self.section("gates")  # type: ignore[no-any-return]
+
+    @property
+    def images(self) -> ReservedSection | None:
+        return self.section("images")  # type: ignore[no-any-return]
+
+    @property
+    def release(self) -> ReleaseSection | None:
+        return self.section("release")  # type: ignore[no-any-return]
+
+    @property
+    def deploy(self) -> DeploySettings | None:
+        return self.section("deploy")  # type: ignore[no-any-return]
+
+
+FILL_MESSAGE = f"still holds the {FILL} marker release-kit init left where it could not detect a value: set it"
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v  # type: ignore[no-any-return]
+    return None
+
+
+def fill_markers(node: yaml.Node | None, path: tuple[int | str, ...]) -> list[tuple[int, str]]:
+    """Every scalar value under ``node`` still holding the FILL-IN marker: (line, key path), in line order.
+    Comments are not values: init's ``# FILL-IN: ...`` notes beside a key are not reported."""
+    found: list[tuple[int, str]] = []
+    todo: list[tuple[yaml.Node | None, tuple[int | str, ...]]] = [(node, path)]
+    seen: set[int] = set()
+    while todo:
+        current, where = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.ScalarNode) and FILL in str(current.value):
+            found.append((current.start_mark.line + 1, ".".join(str(p) for p in where)))
+        elif isinstance(current, yaml.MappingNode):
+            todo += [(v, (*where, k.value)) for k, v in current.value if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(current, yaml.SequenceNode):
+            todo += [(v, (*where, i)) for i, v in enumerate(current.value)]
+    return sorted(found)
+
+
+def _config_model() -> type[BaseModel]:
+    """The whole file as one pydantic model, for ``release-kit schema`` (imports every section)."""
+    fields: dict[str, Any] = {
+        name: (section_model(name) | None, Field(None, description=description))
+        for name, (_, description) in SECTIONS.items()
+    }
+    from pydantic import create_model
+
+    return create_model(
+        "Config", __config__=ConfigDict(extra="forbid", frozen=True, title="release-kit configuration"), **fields
     )
 
 
 def json_schema() -> dict[str, Any]:
     from release_kit.platforms import ALL_PLATFORMS
 
-    schema = Config.model_json_schema()
+    schema = _config_model().model_json_schema()
     platform = schema["$defs"]["DeploySettings"]["properties"]["platform"]
     platform["anyOf"] = [{"enum": list(ALL_PLATFORMS), "type": "string"}, {"type": "null"}]  # the registry's names
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -182,34 +317,112 @@ def load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     return node, data
 
 
-def located_error(exc: ValidationError, node: yaml.Node | None, source: str) -> ConfigError:
-    """Every validation error as ``source:line: key: what was expected``, the line of each from ``node``."""
+def _unwrap(tp: Any) -> Any:
+    """The type inside Optional / Annotated / X | None."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def keys_at(model: Any, loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the mapping at ``loc`` (relative to ``model``) accepts: for "did you mean"."""
+    tp = model
+    for part in loc:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+            field = next((f for n, f in tp.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            tp = field.annotation
+        elif origin in (list, tuple, set, frozenset) and isinstance(part, int):
+            tp = typing.get_args(tp)[0]
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return []
+
+
+def suggestion(key: object, allowed: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for a near key, else nothing."""
+    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def located(
+    exc: ValidationError, node: yaml.Node | None, source: str, prefix: tuple[int | str, ...] = (), model: Any = None
+) -> list[tuple[int, str]]:
+    """Each validation error as (line, ``source:line: key: what was expected``), ``prefix`` being where the
+    validated value sits in the file; an unknown key gets the nearest known one of ``model``'s as a hint."""
     found = []
     for err in exc.errors():
-        line = line_of(node, tuple(err["loc"]), key_line=err["type"] == "extra_forbidden")
+        loc = (*prefix, *err["loc"])
+        line = line_of(node, loc, key_line=err["type"] == "extra_forbidden")
         where = f"{source}:{line}" if line else source
-        found.append(f"{where}: {describe_error(dict(err))}")
-    if len(found) == 1:
-        return ConfigError(found[0])
-    return ConfigError(f"{source}: {len(found)} errors: " + "; ".join(found))
+        text = describe_error({**err, "loc": loc})
+        if err["type"] == "extra_forbidden" and model is not None:
+            inner = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            text += suggestion(inner[-1] if inner else "", keys_at(model, inner[:-1]))
+        found.append((line or 0, f"{where}: {text}"))
+    return found
 
 
-def parse(text: str, source: str) -> Config:
+def _combined(problems: list[tuple[int, str]], source: str) -> ConfigError:
+    ordered = [text for _, text in sorted(problems, key=lambda p: p[0])]  # line order; stable within a line
+    if len(ordered) == 1:
+        return ConfigError(ordered[0])
+    return ConfigError(f"{source}: {len(ordered)} errors: " + "; ".join(ordered))
+
+
+def located_error(exc: ValidationError, node: yaml.Node | None, source: str) -> ConfigError:
+    """Every validation error as ``source:line: key: what was expected`` (its line from ``node``), in line order."""
+    return _combined(located(exc, node, source), source)
+
+
+def read(text: str, source: str, *, markers: bool = True) -> Config:
+    """The file parsed and its top-level keys checked; sections are validated when read (with ``markers``,
+    a FILL-IN value is an error)."""
     node, data = load_yaml(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping with sections gates, images, release, deploy")
-    from release_kit.platforms import ALL_PLATFORMS
+        raise ConfigError(f"{source}: expected a mapping with sections {', '.join(SECTIONS)}")
+    unknown = [
+        (line_of(node, (key,), key_line=True) or 0, key)
+        for key in data
+        if not isinstance(key, str) or key not in SECTIONS
+    ]
+    if unknown:
+        problems = [
+            (line, f"{source}:{line}: unknown key {str(key)!r}{suggestion(key, list(SECTIONS))}")
+            for line, key in unknown
+        ]
+        raise _combined(problems, source)
+    return Config(data, node, source, markers=markers)
 
-    try:
-        return Config.model_validate(data, context={"platforms": list(ALL_PLATFORMS)})
-    except ValidationError as exc:
-        raise located_error(exc, node, source) from None
+
+def parse(text: str, source: str) -> Config:
+    """The whole file, every section validated against the schema (what init writes, FILL-IN markers
+    and all, parses); a command reads its file with :func:`load`, which refuses the markers."""
+    return read(text, source, markers=False).validate_all()
 
 
-def load(path: Path | None) -> Config | None:
-    """The explicit ``path``, else ``.github/release-kit.yml`` if present, else None."""
+def load(path: Path | None, section: Section | None = None) -> Config | None:
+    """The explicit ``path``, else ``.github/release-kit.yml`` if present, else None. With ``section``,
+    that section is validated now (its errors and FILL-IN markers raised before any request); the
+    others only if read."""
     if path is None:
         if not DEFAULT_PATH.is_file():
             return None
@@ -228,7 +441,10 @@ def load(path: Path | None) -> Config | None:
         raise ConfigError(f"--config {path}: is a folder, expected a YAML file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--config {path}: cannot read it ({exc})") from None
-    return parse(text, str(path))
+    loaded = read(text, str(path))
+    if section is not None:
+        loaded.section(section)
+    return loaded
 
 
 def schema_text() -> str:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from release_kit.install import INSTALL_FROM as INSTALL_FROM  # the documented source, for the docs' tests
+from release_kit.install import install_from
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -56,17 +59,13 @@ class RemoteGaveUp(ReleaseKitError):
     exit_code = ExitCode.REMOTE
 
 
-# release-kit is installed from its repository, never by name from a package index (the name
-# `release-kit` there belongs to another project)
-INSTALL_FROM = "git+https://github.com/org/release-kit@v1"
-
-
 class MissingExtra(InputError):
-    """An optional part of release-kit is not installed: say how to install it from the repository."""
+    """An optional part of release-kit is not installed: say how to install it from the repository this
+    release-kit came from (its owner and exact commit when the install recorded them)."""
 
     def __init__(self, extra: str, needed_for: str) -> None:
         super().__init__(
             f"{needed_for} needs release-kit's {extra!r} extra, which is not installed",
             hint=f"install release-kit with it from its repository: uv tool install "
-            f"'release-kit[{extra}] @ {INSTALL_FROM}' (the actions install what they need themselves)",
+            f"'release-kit[{extra}] @ {install_from()}' (the actions install what they need themselves)",
         )

@@ -78,7 +78,11 @@ def image_options(func: F) -> F:
 
 
 repo_option = click.option(
-    "--repo", type=REPO, envvar=env("repo"), help="OWNER/NAME or its URL. Default: $GITHUB_REPOSITORY."
+    "--repo",
+    type=REPO,
+    envvar=env("repo"),
+    help="OWNER/NAME or its URL. Required unless $GITHUB_REPOSITORY is set or (outside Actions) the origin "
+    "remote is on GitHub: then that one, said on stderr.",
 )
 """``--repo`` (``RK_REPO``): ``OWNER/NAME``, or the repository's URL on this GitHub."""
 

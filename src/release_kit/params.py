@@ -1,5 +1,6 @@
 """Click parameter types shared by the commands: a duration (the config file's syntax) and a
-repository given as OWNER/NAME or as the URL a user copies from the browser or ``git remote``.
+repository given as OWNER/NAME or as the URL a user copies from the browser or ``git remote``;
+and, on a laptop, what the git checkout says when ``--repo``/``--ref`` are not given.
 
 Imports only click and small pure modules, so ``release-kit --help`` stays fast.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit
+import subprocess
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -94,3 +96,51 @@ class RepoType(click.ParamType[str, object]):
 
 
 REPO = RepoType()
+
+
+GIT_TIMEOUT = 5.0  # seconds: a local git query; a hung credential helper or a slow disk must not stall us
+
+
+def git(*args: str) -> str | None:
+    """``git ARGS`` in the current folder: its first line of output, or None (no git, not a checkout, an error)."""
+    try:
+        done = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = done.stdout.strip().splitlines()
+    return lines[0].strip() if done.returncode == 0 and lines else None
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with any ``user:token@`` removed from an https URL: a credential never reaches a message."""
+    if "://" not in url:
+        return url  # OWNER/NAME or git@HOST:PATH (the scp form's user is the ssh login, not a secret)
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def origin_repo() -> tuple[str | None, str]:
+    """Outside Actions, the ``origin`` remote's OWNER/NAME: (name, how it was found), or (None, why not).
+
+    The remote must be a GitHub URL (https or ssh) on the GitHub this run talks to (github.com, or
+    GITHUB_SERVER_URL's host for Enterprise Server)."""
+    url = git("remote", "get-url", "origin")
+    if url is None:
+        return None, "no origin remote here (not a git checkout, or git is not installed)"
+    url = _without_userinfo(url)
+    try:
+        return normalize_repo(url), "from the origin remote"
+    except ValueError as exc:
+        return None, f"the origin remote is not usable: {exc}"
+
+
+def head_commit() -> str | None:
+    """The commit the checkout's HEAD points at (40 hex), or None."""
+    sha = git("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    return sha if sha is not None and re.fullmatch(r"[0-9a-f]{40}", sha) else None

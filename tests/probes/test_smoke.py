@@ -204,11 +204,11 @@ def test_a_failed_post_is_never_sent_again(tmp_path: Path) -> None:
     assert steps(report)["b/jwks"][0] == "pass"  # the next flow does not need a's captures: it runs
 
 
-def test_a_service_that_never_answers_is_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_service_that_never_answers_is_a_failed_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = write(tmp_path, {"flows": [{"name": "a", "steps": [{"name": "up", "url": "{api_url}/health"}]}]})
     url = f"http://127.0.0.1:{free_port()}"
-    assert run_cli(["smoke", "--spec", str(spec), "--api-url", url]) == 3
-    assert "smoke a/up: no answer (ConnectError)" in capsys.readouterr().err
+    assert run_cli(["smoke", "--spec", str(spec), "--api-url", url]) == 1  # the app under test: exit 1, not 3
+    assert "smoke: a/up: fail (no answer (ConnectError)" in capsys.readouterr().err
 
 
 @pytest.fixture

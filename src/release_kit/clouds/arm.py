@@ -7,6 +7,7 @@ manages Azure resources. azure-core retries 408/429/5xx and connection errors it
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -20,6 +21,10 @@ RETRY_TOTAL = 5
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 30
 INSTALL_HINT = "install release-kit with the azure extra, or use the action, which does"
+NO_CREDENTIALS_FIX = (
+    "on a laptop run `az login`; in Actions sign in with azure/login (OIDC: AZURE_CLIENT_ID, AZURE_TENANT_ID and "
+    "id-token: write), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET"
+)
 
 C = TypeVar("C")
 
@@ -43,6 +48,8 @@ def default_credential() -> TokenCredential:
     except ImportError:
         raise InputError(f"Azure needs azure-identity, which is not installed ({INSTALL_HINT})") from None
     gha.mask(os.environ.get("AZURE_CLIENT_SECRET"))
+    if os.environ.get("RELEASE_KIT_DEBUG") != "1":  # the chain logs every credential it tried: our one line says it
+        logging.getLogger("azure.identity").setLevel(logging.CRITICAL)
     return DefaultAzureCredential(exclude_interactive_browser_credential=True)
 
 
@@ -155,10 +162,7 @@ def call(
         status = getattr(exc, "status_code", None)
         if status == 403:
             raise AccessError(f"Azure denied: cannot {what}", hint=f"assign the {role} role {where}") from None
-        raise AccessError(
-            f"no usable Azure credentials to {what}",
-            hint="sign in with azure/login (OIDC), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET",
-        ) from None
+        raise AccessError(f"no usable Azure credentials to {what}", hint=NO_CREDENTIALS_FIX) from None
     except HttpResponseError as exc:
         status = exc.status_code or 0
         code = getattr(getattr(exc, "error", None), "code", None) or ""

@@ -12,7 +12,12 @@ from release_kit.params import DurationType
 
 @click.command("verify-gates")
 @repo_option
-@click.option("--ref", envvar=env("ref"), help="Tag, branch or commit SHA. Default: $GITHUB_SHA.")
+@click.option(
+    "--ref",
+    envvar=env("ref"),
+    help="Tag, branch or commit SHA. Required unless $GITHUB_SHA is set or (outside Actions) the checkout's HEAD "
+    "is used: its commit, said on stderr.",
+)
 @config_option("Policy file. Default: .github/release-kit.yml if present, else the built-in runbook policy.")
 @click.option(
     "--wait",

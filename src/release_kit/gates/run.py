@@ -25,12 +25,24 @@ BUILT_IN = "built-in runbook policy"
 
 def load_policy(path: Path | None) -> tuple[GatesPolicy, str]:
     """The policy to judge, and where it came from (shown in the output, report and summary)."""
-    loaded = config.load(path)
+    loaded = config.load(path, section="gates")  # only the gates: section is read (and imported)
     if loaded is not None and loaded.gates is not None:
         return loaded.gates, str(path or config.DEFAULT_PATH)
     if path is not None:
         raise InputError(f"--config {path}: has no gates: section")
     return runbook_policy(), BUILT_IN
+
+
+def _head_outside_actions() -> str:
+    """On a laptop, the checkout's HEAD commit (said on stderr); in Actions nothing is guessed."""
+    if gha.in_actions():
+        return ""
+    from release_kit.params import head_commit
+
+    sha = head_commit()
+    if sha is not None:
+        gha.echo(f"release-kit: --ref {sha} (HEAD of the checkout; it must be pushed for GitHub to know it)", err=True)
+    return sha or ""
 
 
 def run(
@@ -45,7 +57,7 @@ def run(
     clock: Clock | None = None,
 ) -> ExitCode:
     name = parse_repo(repo)
-    ref = ref or os.environ.get("GITHUB_SHA") or ""
+    ref = ref or os.environ.get("GITHUB_SHA") or _head_outside_actions()
     if not ref:
         raise InputError("--ref is required: expected a tag, branch or commit SHA (or set GITHUB_SHA)")
     policy, source = load_policy(config_path)

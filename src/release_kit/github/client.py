@@ -53,8 +53,19 @@ class RepoName:
 
 
 def parse_repo(value: str | None, *, flag: str = "--repo") -> RepoName:
-    """``OWNER/NAME``, defaulting to ``$GITHUB_REPOSITORY``."""
+    """``OWNER/NAME``, defaulting to ``$GITHUB_REPOSITORY``, else (outside Actions) to the ``origin``
+    remote of the git checkout we run in, said on stderr. Every command resolves its repository here."""
     value = value or os.environ.get("GITHUB_REPOSITORY") or ""
+    if not value and not gha.in_actions():
+        from release_kit.params import origin_repo
+
+        found, how = origin_repo()
+        if found is None:
+            raise InputError(f"{flag} is required: expected OWNER/NAME (or set GITHUB_REPOSITORY); {how}")
+        if not _REPO_RE.match(found):
+            raise InputError(f"the origin remote names {found!r}, not a repository: give {flag} OWNER/NAME")
+        gha.echo(f"release-kit: {flag} {found} ({how})", err=True)
+        value = found
     if not value:
         raise InputError(f"{flag} is required: expected OWNER/NAME (or set GITHUB_REPOSITORY)")
     if value.endswith(".git") or value == "." or ".." in value or not _REPO_RE.match(value):

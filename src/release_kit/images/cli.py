@@ -13,12 +13,12 @@ from release_kit.options import env, verdict_options
 @click.option(
     "--registry",
     envvar=env("registry"),
-    help="ghcr.io, <account>.dkr.ecr.<region>.amazonaws.com, <name>.azurecr.io or any host[:port].",
+    help="Required. ghcr.io, <account>.dkr.ecr.<region>.amazonaws.com, <name>.azurecr.io or any host[:port].",
 )
 @click.option(
     "--image-prefix",
     envvar=env("image-prefix"),
-    help="Path under the registry, e.g. my-org/agent-saas (upper case is lower-cased, with a notice).",
+    help="Required. Path under the registry, e.g. my-org/agent-saas (upper case is lower-cased, with a notice).",
 )
 @click.option(
     "--image",
@@ -26,7 +26,7 @@ from release_kit.options import env, verdict_options
     multiple=True,
     envvar=env("images"),
     metavar="NAME=PATH",
-    help="An image to push: an OCI layout folder, a tar of one, or a docker save archive. Repeatable.",
+    help="Required. An image to push: an OCI layout folder, a tar of one, or a docker save archive. Repeatable.",
 )
 @click.option("--tag", "tags", multiple=True, envvar=env("tags"), help="A tag for every image. Repeatable.")
 @click.option(

@@ -21,6 +21,7 @@ class Lines(click.ParamType[str]):
 
 
 LINES = Lines()
+_BASE_REQUIRED = "health: one of --api-url, --web-url, --url is required; smoke: required when the spec uses it."
 
 
 def _report_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -31,13 +32,24 @@ def _report_options(func: click.decorators.FC) -> click.decorators.FC:
         envvar=env("ca-bundle"),
         help="PEM file of a private CA to trust (certificates are always verified).",
     )(func)
-    func = click.option("--web-url", envvar=env("web-url"), metavar="BASE", help="The web app's base URL.")(func)
-    func = click.option("--api-url", envvar=env("api-url"), metavar="BASE", help="The API's base URL.")(func)
+    func = click.option(
+        "--web-url", envvar=env("web-url"), metavar="BASE", help=f"The web app's base URL. {_BASE_REQUIRED}"
+    )(func)
+    func = click.option(
+        "--api-url", envvar=env("api-url"), metavar="BASE", help=f"The API's base URL. {_BASE_REQUIRED}"
+    )(func)
     return func
 
 
 @click.command("health")
-@click.option("--url", "urls", multiple=True, envvar=env("urls"), metavar="URL", help="Any URL to poll. Repeatable.")
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    envvar=env("urls"),
+    metavar="URL",
+    help="Any URL to poll. Repeatable. health needs at least one of --api-url, --web-url, --url.",
+)
 @click.option(
     "--deadline",
     type=click.FloatRange(min=0.1, max=6 * 3600),

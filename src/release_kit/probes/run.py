@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from release_kit import gha
-from release_kit.errors import ExitCode, InputError, RemoteGaveUp
+from release_kit.errors import ExitCode, InputError
 from release_kit.http import RetryPolicy
 from release_kit.probes import report as render
 from release_kit.probes.models import HealthReport, SmokeReport, Verdict
@@ -144,7 +144,7 @@ def run_health(
     for endpoint in result.endpoints if gha.in_actions() else []:
         if endpoint.verdict is not Verdict.PASS:
             gha.error(endpoint.reason, title=f"health {endpoint.url}: not ready")
-    return ExitCode.OK if result.passed else ExitCode.NOT_OK
+    return verdict_code(result.passed)
 
 
 # -- smoke ------------------------------------------------------------------------
@@ -220,12 +220,13 @@ def run_smoke(
     failed = [(f, s) for f in result.flows for s in f.steps if s.verdict is Verdict.FAIL]
     for flow, step in failed if gha.in_actions() else []:
         gha.error(render.step_said(step), title=f"smoke {flow.name}/{step.name}: fail")
-    if result.passed:
-        return ExitCode.OK
-    if failed and all(s.status is None for _, s in failed) and runner.no_answer:
-        first_flow, first = failed[0]
-        raise RemoteGaveUp(f"smoke {first_flow.name}/{first.name}: {first.reason}", hint="is the service up?")
-    return ExitCode.NOT_OK
+    return verdict_code(result.passed)
+
+
+def verdict_code(passed: bool) -> ExitCode:
+    """health's and smoke's exit code: the app under test not answering (refused, reset, timed out) is a
+    failed check like a wrong answer, exit 1; exit 3 is kept for the services release-kit depends on."""
+    return ExitCode.OK if passed else ExitCode.NOT_OK
 
 
 def _used_names(spec: SmokeSpec) -> set[str]:

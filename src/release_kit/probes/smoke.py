@@ -252,7 +252,6 @@ class SmokeRunner:
             for step in flow.steps:
                 for name in step.capture:
                     self.origin.setdefault(name, f"{flow.name}/{step.name}")
-        self.no_answer = False  # some step got no answer at all
 
     def run(self, only: set[str] | None = None) -> SmokeReport:
         flows = [self.run_flow(f.name, f.steps) for f in self.spec.flows if only is None or f.name in only]
@@ -308,10 +307,8 @@ class SmokeRunner:
         started = time.monotonic()
         outcome = Outcome(False, "not run", {})
         status: int | None = None
-        unreachable = False
         for attempt in range(1, step.attempts + 1):
             answer = self.send(step)
-            unreachable = answer.unreachable
             status = answer.status
             outcome = judge_step(step, answer, self.values, self.clock.now(), self.verifier)
             if outcome.ok:
@@ -324,8 +321,6 @@ class SmokeRunner:
                 self.clock.sleep(step.retry.interval)
         if outcome.ok:
             self.values.update(outcome.captures)
-        elif unreachable:
-            self.no_answer = True
         elapsed = round(time.monotonic() - started, 3)
         verdict = Verdict.PASS if outcome.ok else Verdict.FAIL
         said = "; ".join((outcome.reason, *outcome.evidence))

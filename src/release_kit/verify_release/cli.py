@@ -11,7 +11,9 @@ from release_kit.options import config_option, env, identity_options, repo_optio
 
 @click.command("verify-release")
 @repo_option
-@click.option("--tag", envvar=env("tag"), help="The release's tag. Default: from $GITHUB_REF.")
+@click.option(
+    "--tag", envvar=env("tag"), help="The release's tag, e.g. v1.4.0. Required unless $GITHUB_REF is a tag (then that)."
+)
 @click.option(
     "--expect",
     multiple=True,
