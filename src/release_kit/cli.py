@@ -39,6 +39,7 @@ def _register() -> None:
     from release_kit.records.cli import last_good, record
     from release_kit.release.cli import release
     from release_kit.rollout.cli import deploy, migrate, rollback
+    from release_kit.summary.cli import summary
     from release_kit.verify_release.cli import verify_release
 
     for command in (
@@ -55,6 +56,7 @@ def _register() -> None:
         record,
         last_good,
         rollback,
+        summary,
         init,
     ):
         cli.add_command(command)
