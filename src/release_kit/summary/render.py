@@ -124,6 +124,11 @@ def headline(report: SummaryReport) -> str:
     return f"{title} passed: {len(report.steps)} steps"
 
 
+def _cell(text: str) -> str:
+    """Redacted before it is escaped: escaping a secret's ``|`` or ``<`` would hide it from the redaction."""
+    return md_escape(gha.redact(text))
+
+
 def markdown(report: SummaryReport) -> str:
     rows = []
     for step in ordered(report.steps):
@@ -133,11 +138,11 @@ def markdown(report: SummaryReport) -> str:
             else "—"
         )
         rows.append(
-            f"| {md_escape(step.label)} | {ICONS[step.verdict]} {step.verdict.value} | {_clock(step.started_at)} "
-            f"| {_clock(step.finished_at)} | {duration(step.seconds)} | {link} | {md_escape(step.detail) or ' '} |"
+            f"| {_cell(step.label)} | {ICONS[step.verdict]} {step.verdict.value} | {_clock(step.started_at)} "
+            f"| {_clock(step.finished_at)} | {duration(step.seconds)} | {link} | {_cell(step.detail) or ' '} |"
         )
     icon = "❌" if not report.passed else "✅"
-    parts = [f"### {icon} {md_escape(headline(report))}", ""]
+    parts = [f"### {icon} {_cell(headline(report))}", ""]
     if rows:
         parts += [
             "| Step | Verdict | Started (UTC) | Finished (UTC) | Took | Link | Detail |",
@@ -149,7 +154,7 @@ def markdown(report: SummaryReport) -> str:
         parts += ["```mermaid", gantt(report), "```", ""]
     if report.skipped:
         parts.append("Files not read as reports:")
-        parts += [f"- {md_escape(s.file)}: {md_escape(s.reason)}" for s in report.skipped]
+        parts += [f"- {_cell(s.file)}: {_cell(s.reason)}" for s in report.skipped]
         parts.append("")
     return "\n".join(parts)
 

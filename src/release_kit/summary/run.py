@@ -86,5 +86,5 @@ def summary(*, folder: Path | None, half: Half, outcomes: str | None, report_pat
         write_report(result, report_path)
     emit(result, render.text(result), fmt)
     gha.add_summary(render.markdown(result))
-    gha.set_outputs({"passed": str(result.passed).lower()})
+    gha.set_outputs({"passed": str(result.passed).lower(), "report": str(report_path or "")})
     return 0
