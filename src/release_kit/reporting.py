@@ -60,31 +60,40 @@ def report_json(report: JsonReport) -> str:
     return json.dumps(merged, indent=2, ensure_ascii=False)
 
 
-def _keep_earlier(path: Path, text: str) -> None:
+_WRITTEN = "release_kit.reports_written"
+
+
+def _keep_earlier(path: Path) -> None:
     """In Actions, an earlier step's report at the same path is kept beside it, not overwritten.
 
     A job runs deploy and health once per service, each writing the action's one report path;
     ``release-kit summary`` reads every report of the job, so the earlier one moves to
-    ``<name>.<its started_at>.json`` (only a stamped release-kit report of another run is moved).
+    ``<name>.<its started_at>.json``. Only a stamped release-kit report that this command did not
+    write itself is moved; outside Actions the path is simply overwritten.
     """
+    ctx = click.get_current_context(silent=True)
+    written: set[str] = ctx.meta.setdefault(_WRITTEN, set()) if ctx is not None else set()
+    key = str(path.resolve())
+    if key in written:
+        return  # this command's own report, written again
+    written.add(key)
     if not gha.in_actions() or not path.is_file() or path.is_symlink():
         return
     try:
         if path.stat().st_size > 64 * 1024 * 1024:
             return
         earlier = json.loads(path.read_text(encoding="utf-8"))
-        ours = json.loads(text)
     except (OSError, ValueError):
         return
-    if not isinstance(earlier, dict) or not isinstance(ours, dict):
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("command_path"), str):
         return
     started = earlier.get("started_at")
-    if not isinstance(earlier.get("command_path"), str) or not isinstance(started, str):
-        return
-    if started == ours.get("started_at") and earlier.get("command_path") == ours.get("command_path"):
-        return  # this command's own report, written again
-    stamp = re.sub(r"[^0-9TZ]", "", started)[:32] or "earlier"
-    aside = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+    stamp = re.sub(r"[^0-9TZ]", "", started)[:32] if isinstance(started, str) else ""
+    aside = path.with_name(f"{path.stem}.{stamp or 'earlier'}{path.suffix}")
+    n = 1
+    while aside.exists() and n < 100:
+        n += 1
+        aside = path.with_name(f"{path.stem}.{stamp or 'earlier'}-{n}{path.suffix}")
     if not aside.exists():
         try:
             path.replace(aside)
@@ -97,7 +106,7 @@ def write_report(report: JsonReport, path: Path) -> None:
     text = gha.json_safe(gha.redact(report_json(report))) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _keep_earlier(path, text)
+        _keep_earlier(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -55,7 +55,7 @@ OUTCOME_KEYS: dict[str, Kind] = {
     "health-web": Kind(Half.DEPLOY, "health-web", "web health", "Roll out", 41),
 }
 
-_NOT_OK = {"fail", "error", "missing", "stale", "pending", "unknown"}
+_NOT_OK = {"fail", "error", "missing", "stale", "pending", "unknown", "unverified", "unverifiable", "unexpected"}
 _ROLE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _URL = re.compile(r"https?://[^\s<>()\[\]`\\|\"']{1,2000}")
 DETAIL_LIMIT = 200
@@ -136,7 +136,7 @@ def _detail(report: Mapping[str, Any], verdict: Verdict) -> str:
     """One line: for a failure, the first row that failed and why; else the report's own reason, if any."""
     if verdict is Verdict.FAIL:
         for row in _rows(report):
-            if str(row.get("verdict", "")).lower() in _NOT_OK or row.get("status") in _NOT_OK:
+            if str(row.get("verdict", "")).lower() in _NOT_OK or str(row.get("status", "")).lower() in _NOT_OK:
                 name = next((row[k] for k in ("name", "role", "url", "check") if isinstance(row.get(k), str)), "")
                 reason = row.get("reason") or row.get("reasons") or ""
                 if isinstance(reason, list):
