@@ -12,9 +12,13 @@ Only the standard library and click: the root CLI may import this without slowin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 STARTED = "release_kit.started_at"
 FINISHED = "release_kit.finished_at"
@@ -38,6 +42,15 @@ def parse_iso(text: str) -> datetime:
     if at.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone")
     return at.astimezone(UTC)
+
+
+Spanned = TypeVar("Spanned", bound="BaseModel")
+
+
+def spanned(row: Spanned, started: datetime, seconds: float | None = None) -> Spanned:
+    """``row`` with ``started_at`` and ``finished_at``: ``seconds`` after the start, else now."""
+    finished = started + timedelta(seconds=max(0.0, seconds)) if seconds is not None else utc_now()
+    return row.model_copy(update={"started_at": started, "finished_at": finished})
 
 
 def mark_started(ctx: click.Context | None = None, at: datetime | None = None) -> datetime:
