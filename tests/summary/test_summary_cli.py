@@ -127,7 +127,7 @@ def test_a_failed_deploy_gets_one_summary_with_every_step_in_runbook_order(actio
         "preflight", "migrate", "api deploy", "api health", "web deploy", "web health", "smoke", "record",
     ]  # fmt: skip
     assert "| smoke | ❌ fail | 02:39:07 | 02:39:27 | 20.0s |" in summary
-    assert "chat" in summary or "login" in summary  # the failing row's reason
+    assert "| chat/login: status 500, expected 200 |" in summary  # the innermost failed row, with its path
     assert "[evidence](https://console.aws.amazon.com/cloudwatch/home#logs)" in summary
     assert summary.startswith("### ❌ Deploy failed: smoke")
     chart = parse(mermaid_blocks(summary)[0])

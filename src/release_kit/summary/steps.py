@@ -119,31 +119,49 @@ def _verdict(report: Mapping[str, Any]) -> Verdict:
     return Verdict.DONE
 
 
-def _rows(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """Every row of every list in the report, nested rows (a smoke flow's steps) included."""
-    found: list[Mapping[str, Any]] = []
-    stack: list[Any] = [v for v in report.values() if isinstance(v, list)]
-    while stack and len(found) < 10_000:
-        items = stack.pop(0)
+def _name(row: Mapping[str, Any]) -> str:
+    return next((row[k] for k in ("name", "role", "url", "check") if isinstance(row.get(k), str)), "")
+
+
+def _rows(report: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every row of every list in the report, nested rows (a smoke flow's steps) included, each with
+    its path of names (``chat/login``), breadth first."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    queue: list[tuple[str, Any]] = [("", v) for v in report.values() if isinstance(v, list)]
+    while queue and len(found) < 10_000:
+        parent, items = queue.pop(0)
         for item in items:
             if isinstance(item, Mapping):
-                found.append(item)
-                stack.extend(v for v in item.values() if isinstance(v, list))
+                path = "/".join(p for p in (parent, _name(item)) if p)
+                found.append((path, item))
+                queue.extend((path, v) for v in item.values() if isinstance(v, list))
     return found
 
 
+def _reason(row: Mapping[str, Any]) -> str:
+    reason = row.get("reason") or row.get("reasons") or ""
+    if isinstance(reason, list):
+        reason = "; ".join(str(r) for r in reason[:3])
+    return str(reason)
+
+
 def _detail(report: Mapping[str, Any], verdict: Verdict) -> str:
-    """One line: for a failure, the first row that failed and why; else the report's own reason, if any."""
+    """One line: for a failure, the first failed row that says why (the innermost: a flow's step),
+    else the first failed row's name; otherwise the report's own reason, if any."""
     if verdict is Verdict.FAIL:
-        for row in _rows(report):
-            if str(row.get("verdict", "")).lower() in _NOT_OK or str(row.get("status", "")).lower() in _NOT_OK:
-                name = next((row[k] for k in ("name", "role", "url", "check") if isinstance(row.get(k), str)), "")
-                reason = row.get("reason") or row.get("reasons") or ""
-                if isinstance(reason, list):
-                    reason = "; ".join(str(r) for r in reason[:3])
-                return _one_line(f"{name}: {reason}" if name and reason else str(name or reason))
-    reason = report.get("reason")
-    return _one_line(reason) if isinstance(reason, str) else ""
+        failed = [
+            (path, row)
+            for path, row in _rows(report)
+            if str(row.get("verdict", "")).lower() in _NOT_OK or str(row.get("status", "")).lower() in _NOT_OK
+        ]
+        with_reason = [(path, _reason(row)) for path, row in failed if _reason(row)]
+        if with_reason:
+            path, reason = with_reason[0]
+            return _one_line(f"{path}: {reason}" if path else reason)
+        if failed:
+            return _one_line(failed[0][0])
+    own = report.get("reason")
+    return _one_line(own) if isinstance(own, str) else ""
 
 
 def _one_line(text: str) -> str:
