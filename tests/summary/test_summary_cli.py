@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from release_kit import timing
 from release_kit.cli import run_cli
@@ -207,3 +209,43 @@ def test_no_reports_folder_is_an_empty_summary_and_a_file_is_a_usage_error(actio
     assert "Deploy: no step left a report" in (actions / "summary.md").read_text()
     (tmp_path / "file").write_text("x")
     assert run_cli(["summary", "--reports", str(tmp_path / "file")]) == 2
+
+
+def test_the_release_jobs_reports_brought_together_as_artifacts_in_their_own_folders(actions: Path) -> None:
+    """download-artifact without merge-multiple: one folder per job's artifact."""
+    folder = actions / "downloaded"
+    for job, name, what, start in [
+        ("reports-gates", "verify-gates.json", "verify-gates", 0),
+        ("reports-images", "publish-images.json", "publish-images", 10),
+        ("reports-release", "release-publish.json", "release publish", 100),
+        ("reports-verify", "verify-release.json", "verify-release", 200),
+    ]:
+        (folder / job).mkdir(parents=True)
+        write(folder / job, name, stamped(what, start, 5, passed=True))
+    (folder / "reports-verify" / "deeper").mkdir()
+    write(folder / "reports-verify" / "deeper", "x.json", stamped("verify-gates", 0, 1, passed=False))  # not read
+    assert run_cli(["summary", "--half", "release", "--reports", str(folder)]) == 0
+    summary = (actions / "summary.md").read_text()
+    rows = [line.split("|")[1].strip() for line in summary.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[1:] == ["gates", "images", "release publish", "verification"]
+    assert summary.startswith("### ✅ Release passed: 4 steps")
+
+
+def test_hostile_text_in_a_report_stays_inert_in_the_table_the_chart_and_the_log(
+    actions: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = actions / "temp" / "release-kit"
+    hostile = "x | y\n::error::forged\n##[warning]forged <script>alert(1)</script> [a](javascript:alert(1))"
+    gates = [{"name": hostile, "verdict": "fail", "reason": hostile, "url": "javascript:alert(1)"}]
+    write(folder, "verify-gates.json", stamped("verify-gates", 0, 2, passed=False, gates=gates))
+    assert run_cli(["summary", "--half", "release"]) == 0
+    summary = (actions / "summary.md").read_text()
+    out = capsys.readouterr().out
+    assert runner.commands(summary) == [] and runner.commands(out) == []
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(summary)  # raw HTML would pass
+    assert "<script" not in html
+    hrefs = re.findall(r'<a href="([^"]*)"', html)
+    assert hrefs == ["https://github.com/acme/shop/actions/runs/4242"]  # the run's: the report's URL is no http(s)
+    gates_row = next(line for line in summary.splitlines() if line.startswith("| gates |"))
+    assert gates_row.count(" | ") == 6  # seven cells: the pipe in the reason is escaped
+    parse(mermaid_blocks(summary)[0])

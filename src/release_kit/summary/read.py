@@ -13,10 +13,13 @@ MAX_BYTES = 8 * 1024 * 1024  # the largest report (verify-release of many assets
 
 
 def read_reports(folder: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
-    """``(name, report)`` for each ``*.json`` directly in ``folder``, and ``(name, why)`` for each file skipped.
+    """``(name, report)`` for each ``*.json`` in ``folder`` or one folder below it, and ``(name, why)``
+    for each file skipped.
 
-    A folder that does not exist holds no report (no step wrote one); a path that is not a folder
-    is a usage error. Files are read in name order, at most :data:`MAX_FILES` of them.
+    One level of sub-folders is read too: ``actions/download-artifact`` puts each job's artifact in
+    its own folder (``DIR/reports-gates/verify-gates.json``) unless told to merge them. A folder that
+    does not exist holds no report (no step wrote one); a path that is not a folder is a usage
+    error. Files are read in name order, at most :data:`MAX_FILES` of them; links are not followed.
     """
     if not folder.exists():
         return [], []
@@ -25,18 +28,30 @@ def read_reports(folder: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[t
     reports: list[tuple[str, dict[str, Any]]] = []
     skipped: list[tuple[str, str]] = []
     try:
-        paths = sorted(p for p in folder.iterdir() if p.name.endswith(".json") and not p.name.startswith("."))
+        paths = _json_files(folder)
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
+            paths += _json_files(sub)
+            if len(paths) > MAX_FILES:
+                break
     except OSError as exc:
         raise InputError(f"--reports {folder}: cannot list it ({exc.strerror or exc})") from None
     for path in paths[MAX_FILES:]:
-        skipped.append((path.name, f"more than {MAX_FILES} reports: not read"))
+        skipped.append((_name(folder, path), f"more than {MAX_FILES} reports: not read"))
     for path in paths[:MAX_FILES]:
         report, why = _read_one(path)
         if report is None:
-            skipped.append((path.name, why))
+            skipped.append((_name(folder, path), why))
         else:
-            reports.append((path.name, report))
+            reports.append((_name(folder, path), report))
     return reports, skipped
+
+
+def _json_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.name.endswith(".json") and not p.name.startswith("."))
+
+
+def _name(folder: Path, path: Path) -> str:
+    return path.relative_to(folder).as_posix()
 
 
 def _read_one(path: Path) -> tuple[dict[str, Any] | None, str]:
