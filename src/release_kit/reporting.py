@@ -34,9 +34,6 @@ class JsonReport(Protocol):
     def model_dump_json(self, *, indent: int | None = None) -> str: ...
 
 
-STAMP_FIELDS = ("command_path", "started_at", "finished_at")
-
-
 def report_json(report: JsonReport) -> str:
     """The report's JSON (indented) with the command's stamp first, when it runs inside a command.
 
@@ -55,8 +52,8 @@ def report_json(report: JsonReport) -> str:
         "started_at": timing.iso(timing.started_at()),
         "finished_at": timing.iso(timing.finished_at()),
     }
-    merged = {**stamp, **{k: v for k, v in data.items() if k in stamp and v is not None}}
-    merged.update({k: v for k, v in data.items() if k not in stamp})
+    own = {k: v for k, v in data.items() if k in stamp and v is not None}  # a report's own times win
+    merged = {**stamp, **own, **{k: v for k, v in data.items() if k not in stamp}}
     return json.dumps(merged, indent=2, ensure_ascii=False)
 
 

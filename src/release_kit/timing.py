@@ -31,9 +31,8 @@ def utc_now() -> datetime:
 
 def iso(at: datetime) -> str:
     """``2026-12-08T02:34:07.123Z``: UTC, milliseconds, a ``Z`` (naive datetimes are taken as UTC)."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.astimezone(UTC).microsecond // 1000:03d}Z"
+    at = (at.replace(tzinfo=UTC) if at.tzinfo is None else at).astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def parse_iso(text: str) -> datetime:
