@@ -249,3 +249,21 @@ def test_hostile_text_in_a_report_stays_inert_in_the_table_the_chart_and_the_log
     gates_row = next(line for line in summary.splitlines() if line.startswith("| gates |"))
     assert gates_row.count(" | ") == 6  # seven cells: the pipe in the reason is escaped
     parse(mermaid_blocks(summary)[0])
+
+
+def test_outcomes_add_no_row_for_a_step_whose_report_is_there_under_a_plainer_name(actions: Path) -> None:
+    """Health of custom readiness paths is plain ``health``: its outcomes must not add phantom rows."""
+    folder = actions / "temp" / "release-kit"
+    ok = {"verdict": "pass", "attempts": 1, "healthy_after_s": 0.1, "last_status": 200, "reason": "ready"}
+    bad = {**ok, "verdict": "fail", "reason": "status 503", "url": "https://acme.test/ready"}
+    write(
+        folder, "health.1.json", stamped("health", 10, 2, passed=True, endpoints=[{**ok, "url": "https://a.test/up"}])
+    )
+    write(folder, "health.json", stamped("health", 20, 2, passed=False, endpoints=[bad]))
+    outcomes = "migrate=cancelled health-api=success health-web=failure smoke=skipped"
+    assert run_cli(["summary", "--outcomes", outcomes]) == 0
+    summary = (actions / "summary.md").read_text()
+    rows = [line.split("|")[1].strip() for line in summary.splitlines() if line.startswith("| ") and "---" not in line]
+    # migrate, cancelled before its report: a row; health: its two reports and no more; smoke did not run
+    assert rows[1:] == ["migrate", "health", "health 2", "smoke"]
+    assert "| migrate | ❌ fail | — |" in summary and "| smoke | ⏭️ skipped |" in summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -51,12 +52,7 @@ def build(folder: Path | None, half: Half, *, outcomes: str | None = None, url: 
             elif step.half is half:
                 steps.append(step)
     steps = _unique(steps)
-    seen = {s.key for s in steps}
-    for name, outcome in parse_outcomes(outcomes):
-        extra = outcome_step(name, outcome)
-        if extra is not None and extra.half is half and extra.key not in seen:
-            steps.append(extra)
-            seen.add(extra.key)
+    steps += _without_report(steps, parse_outcomes(outcomes), half)
     return SummaryReport(
         half=half,
         passed=not any(s.verdict is Verdict.FAIL for s in steps),
@@ -64,6 +60,31 @@ def build(folder: Path | None, half: Half, *, outcomes: str | None = None, url: 
         steps=render.ordered(steps),
         skipped=skipped,
     )
+
+
+def _command(key: str) -> str:
+    return key.split("-", 1)[0]
+
+
+def _without_report(steps: list[Step], outcomes: list[tuple[str, str]], half: Half) -> list[Step]:
+    """Rows for the steps the workflow ran (or skipped) that left no report.
+
+    A step that ran and wrote its report is already a row, perhaps under a plainer name (a health
+    check of a custom path is ``health``, not ``api health``): while a command has as many reports
+    as steps that ran it, no row is added for it but the skipped ones."""
+    have = Counter(_command(s.key) for s in steps)
+    ran = Counter(_command(name) for name, outcome in outcomes if outcome in ("success", "failure", "cancelled"))
+    seen = {s.key for s in steps}
+    extra: list[Step] = []
+    for name, outcome in outcomes:
+        step = outcome_step(name, outcome)
+        if step is None or step.half is not half or step.key in seen:
+            continue
+        if step.verdict is not Verdict.SKIPPED and have[_command(name)] >= ran[_command(name)]:
+            continue  # every step of this command that ran left its report
+        extra.append(step)
+        seen.add(step.key)
+    return extra
 
 
 def _unique(steps: list[Step]) -> list[Step]:
