@@ -94,6 +94,7 @@ OUR_ACTIONS: dict[str, Callable[[Step, Path], Perms]] = {
     "deploy": _needs(),
     "health": _needs(),
     "smoke": _needs(),
+    "summary": _needs(),  # reads the reports on the runner, calls nothing
 }
 THIRD_PARTY: dict[str, Callable[[Step, Path], Perms]] = {
     "actions/checkout": _needs(contents="read"),

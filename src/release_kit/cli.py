@@ -50,6 +50,9 @@ COMMANDS: dict[str, list[tuple[str, str, str]]] = {
         ("last-good", "release_kit.records.cli:last_good", "release-kit last-good --environment production"),
         ("rollback", "release_kit.rollout.cli:rollback", "release-kit rollback --environment production"),
     ],
+    "Evidence": [
+        ("summary", "release_kit.summary.cli:summary", "release-kit summary --half deploy"),
+    ],
 }
 SUBCOMMAND_EXAMPLES = {
     "release build": "release-kit release build --tag v1.4.0 --package backend --frontend web",
@@ -105,6 +108,9 @@ def cli() -> None:
     input or permission error; 3 a remote gave up after retries; 70 internal error
     (a bug: RELEASE_KIT_DEBUG=1 shows the traceback).
     """
+    from release_kit import timing
+
+    timing.mark_started()  # every report's started_at: this command's, even when one process runs several
 
 
 def _fail(message: str, code: int) -> int:

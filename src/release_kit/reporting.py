@@ -6,10 +6,16 @@ messages, reasons quoting them), so this layer renders them inert: stdout throug
 control character), JSON with no ``##[`` (:func:`gha.json_safe`), table cells without control
 characters, markdown cells with Markdown and HTML escaped and links only to http(s) URLs (the
 summary then goes through :func:`gha.add_summary`, which applies :func:`gha.inert` too).
+
+Every JSON report a command writes or prints carries, before its own fields, ``command_path``
+(``release-kit deploy``), ``started_at`` and ``finished_at`` (UTC, ISO 8601 with ``Z``; see
+:mod:`release_kit.timing`): the stamp is added here, once, for every command. A field of the same
+name in the report itself wins (a report that knows its own times better keeps them).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -18,7 +24,7 @@ from typing import Protocol
 
 import click
 
-from release_kit import gha
+from release_kit import gha, timing
 from release_kit.errors import InputError
 
 
@@ -28,11 +34,76 @@ class JsonReport(Protocol):
     def model_dump_json(self, *, indent: int | None = None) -> str: ...
 
 
+def report_json(report: JsonReport) -> str:
+    """The report's JSON (indented) with the command's stamp first, when it runs inside a command.
+
+    Outside a click command (a library call) the report's own JSON is returned unchanged. The
+    stamp is computed once per command, so the file report and ``--format json`` agree.
+    """
+    text = report.model_dump_json(indent=2)
+    command = timing.command_path()
+    if command is None:
+        return text
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        return text
+    stamp = {
+        "command_path": command,
+        "started_at": timing.iso(timing.started_at()),
+        "finished_at": timing.iso(timing.finished_at()),
+    }
+    own = {k: v for k, v in data.items() if k in stamp and v is not None}  # a report's own times win
+    merged = {**stamp, **own, **{k: v for k, v in data.items() if k not in stamp}}
+    return json.dumps(merged, indent=2, ensure_ascii=False)
+
+
+_WRITTEN = "release_kit.reports_written"
+
+
+def _keep_earlier(path: Path) -> None:
+    """In Actions, an earlier step's report at the same path is kept beside it, not overwritten.
+
+    A job runs deploy and health once per service, each writing the action's one report path;
+    ``release-kit summary`` reads every report of the job, so the earlier one moves to
+    ``<name>.<its started_at>.json``. Only a stamped release-kit report that this command did not
+    write itself is moved; outside Actions the path is simply overwritten.
+    """
+    ctx = click.get_current_context(silent=True)
+    written: set[str] = ctx.meta.setdefault(_WRITTEN, set()) if ctx is not None else set()
+    key = str(path.resolve())
+    if key in written:
+        return  # this command's own report, written again
+    written.add(key)
+    if not gha.in_actions() or not path.is_file() or path.is_symlink():
+        return
+    try:
+        if path.stat().st_size > 64 * 1024 * 1024:
+            return
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("command_path"), str):
+        return
+    started = earlier.get("started_at")
+    stamp = re.sub(r"[^0-9TZ]", "", started)[:32] if isinstance(started, str) else ""
+    aside = path.with_name(f"{path.stem}.{stamp or 'earlier'}{path.suffix}")
+    n = 1
+    while aside.exists() and n < 100:
+        n += 1
+        aside = path.with_name(f"{path.stem}.{stamp or 'earlier'}-{n}{path.suffix}")
+    if not aside.exists():
+        try:
+            path.replace(aside)
+        except OSError:
+            return
+
+
 def write_report(report: JsonReport, path: Path) -> None:
     """Write the JSON report atomically: a reader never sees half a file."""
-    text = gha.json_safe(gha.redact(report.model_dump_json(indent=2))) + "\n"
+    text = gha.json_safe(gha.redact(report_json(report))) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _keep_earlier(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -44,7 +115,7 @@ def write_report(report: JsonReport, path: Path) -> None:
 def emit(report: JsonReport, text: str, fmt: str) -> None:
     """stdout: the JSON report (the same data, no workflow command inside) or the text."""
     if fmt == "json":
-        click.echo(gha.json_safe(gha.redact(report.model_dump_json(indent=2))))
+        click.echo(gha.json_safe(gha.redact(report_json(report))))
     else:
         gha.echo_untrusted(text)
 

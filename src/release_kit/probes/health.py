@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
-from release_kit import gha
+from release_kit import gha, timing
 from release_kit.http import RetryPolicy, make_client
 from release_kit.probes.models import EndpointResult, HealthReport, Verdict
 from release_kit.probes.verdicts import BODY_LIMIT, Attempt, Expectations, evaluate, summarize
@@ -217,7 +217,7 @@ def poll(
     progress = progress or Progress()
     if options.verify is True:  # one TLS context for every poller: building one costs ~0.1 s of CPU
         options = replace(options, verify=httpx.create_ssl_context())
-    started = policy.clock.now()
+    started, started_at = policy.clock.now(), timing.utc_now()
     pollers = [EndpointPoller(url, options, started, policy, progress) for url in options.urls]
     threads = [threading.Thread(target=p.run, name=f"health {p.url}", daemon=True) for p in pollers]
     for thread in threads:
@@ -227,8 +227,12 @@ def poll(
         thread.join(timeout=max(0.0, hard_end - time.monotonic()))
     # a thread still in an attempt at this point is abandoned: it is a daemon and its own
     # timeout ends it; the verdict does not wait for it
-    results = [p.result() for p in pollers]
+    results = [timing.spanned(p.result(), started_at, _ready_after(p, started)) for p in pollers]
     return HealthReport(passed=all(r.verdict is Verdict.PASS for r in results), endpoints=results)
+
+
+def _ready_after(poller: EndpointPoller, started: float) -> float | None:
+    return None if poller.passed_at is None else poller.passed_at - started
 
 
 def endpoints(

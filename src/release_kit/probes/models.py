@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +25,8 @@ class EndpointResult(Frozen):
     healthy_after_s: float | None
     last_status: int | None
     reason: str
+    started_at: datetime | None = None  # UTC: polling began
+    finished_at: datetime | None = None  # UTC: ready, or the verdict at the deadline
 
 
 class HealthReport(Frozen):
@@ -40,6 +43,8 @@ class StepResult(Frozen):
     excerpt: str | None = None  # a failing step: the start of the body (or the end of a stream), redacted, bounded
     evidence: list[str] = Field(default_factory=list)  # a passing step: what was proven (JWT verified, SSE events)
     always: bool = False  # a teardown step, run whatever came before
+    started_at: datetime | None = None  # UTC
+    finished_at: datetime | None = None  # UTC
 
 
 class FlowResult(Frozen):

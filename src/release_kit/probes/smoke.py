@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import jmespath
 
-from release_kit import gha
+from release_kit import gha, timing
 from release_kit.http import Clock, SystemClock
 from release_kit.probes.cookies import SetCookie, set_by
 from release_kit.probes.cookies import check as check_cookie
@@ -304,7 +304,7 @@ class SmokeRunner:
         return FlowResult(name=name, verdict=verdict, steps=results, failed_at=failed_at)
 
     def run_step(self, flow: str, step: Step) -> StepResult:
-        started = time.monotonic()
+        started, started_at = time.monotonic(), timing.utc_now()
         outcome = Outcome(False, "not run", {})
         status: int | None = None
         for attempt in range(1, step.attempts + 1):
@@ -336,6 +336,8 @@ class SmokeRunner:
             excerpt=None if outcome.ok else outcome.excerpt,
             evidence=list(outcome.evidence),
             always=step.always,
+            started_at=started_at,
+            finished_at=timing.utc_now(),
         )
 
     def send(self, step: Step) -> Answer:

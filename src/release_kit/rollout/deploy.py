@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from release_kit import timing
 from release_kit.errors import ExitCode, InputError
 from release_kit.http import Clock, SystemClock
 from release_kit.platforms import Engine, get
@@ -89,7 +90,9 @@ def deploy_images(
                 )
             )
             continue
+        started_at = timing.utc_now()
         result = runner.deploy(role, names[role], settings.containers.get(role), image, timeout)
+        result = result.model_copy(update={"started_at": started_at, "finished_at": timing.utc_now()})
         results.append(result)
         if result.verdict is not Verdict.PASS:
             failed = result

@@ -60,6 +60,8 @@ class RoleResult(BaseModel):
     verdict: Verdict
     reason: str
     seconds: float = 0.0
+    started_at: datetime | None = Field(None, description="UTC: this role's rollout began.")
+    finished_at: datetime | None = Field(None, description="UTC: its verdict.")
 
 
 class DeployReport(BaseModel):
