@@ -126,7 +126,8 @@ def test_a_fragment_that_is_not_a_whole_document_is_read_step_by_step() -> None:
 """
     assert check_uses(text, "frag.md") == [
         "frag.md:10: uses: org/release-kit/verify-release@v1: verify-release has no input tagg "
-        "(it has: repo, tag, expect, signer-workflow, source-ref, oidc-issuer, allow-self-hosted, allow-extra, custom-trusted-root, require-immutable, token)"
+        "(it has: repo, tag, expect, signer-workflow, source-ref, oidc-issuer, allow-self-hosted, allow-extra, "
+        "custom-trusted-root, require-immutable, token)"
     ]
     assert next((c.path, c.given) for c in find_calls(text, "frag.md")) == (
         "verify-gates",
