@@ -43,6 +43,7 @@ def test_there_are_actions() -> None:
         "release",
         "rollback",
         "smoke",
+        "summary",
         "verify-gates",
         "verify-release",
     ]

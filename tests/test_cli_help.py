@@ -14,6 +14,7 @@ RUNBOOK = {
     "Set-up": ["init", "schema"],
     "Release": ["verify-gates", "publish-images", "release", "verify-release"],
     "Deploy": ["preflight", "migrate", "deploy", "health", "smoke", "record", "last-good", "rollback"],
+    "Evidence": ["summary"],
 }
 
 

@@ -72,7 +72,7 @@ def test_a_production_as_the_runbook_wants_passes_in_few_calls_reading_no_secret
     code, report, _ = preflight(capsys, config)
     assert code == 0, report
     assert report["platform"] == "ecs" and report["passed"] is True
-    assert set(report) == {"platform", "passed", "checks", "calls"}
+    assert set(report) == {"command_path", "started_at", "finished_at", "platform", "passed", "checks", "calls"}
     assert {c["verdict"] for c in report["checks"]} == {"pass"}
     got = verdicts(report)
     for key in [

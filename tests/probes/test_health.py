@@ -135,7 +135,9 @@ def test_the_cli_polls_the_runbook_endpoints_and_writes_report_outputs_and_summa
     report = json.loads((tmp_path / "health.json").read_text())
     assert [e["url"] for e in report["endpoints"]] == [f"{url}/health/ready", f"{url}/api/health/ready"]
     assert report["passed"] is True and all(e["verdict"] == "pass" for e in report["endpoints"])
-    assert set(report["endpoints"][0]) == {"url", "verdict", "attempts", "healthy_after_s", "last_status", "reason"}
+    assert set(report["endpoints"][0]) == {
+        "url", "verdict", "attempts", "healthy_after_s", "last_status", "reason", "started_at", "finished_at",
+    }  # fmt: skip
     assert parse_outputs(output.read_text())["passed"] == "true"
     assert printed["passed"] is True
     assert "release-kit health" in summary.read_text()

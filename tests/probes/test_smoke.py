@@ -71,7 +71,10 @@ def test_the_example_logs_in_as_the_smoke_user_creates_nothing_and_sends_each_po
     assert app.posts("/api/v1/auth/token") == 1 and app.posts("/api/v1/auth/refresh") == 1
     assert app.posts("/api/v1/chat/stream") == 1
     step = report["flows"][0]["steps"][0]
-    assert set(step) == {"name", "verdict", "status", "elapsed_s", "reason", "excerpt", "evidence", "always"}
+    assert set(step) == {
+        "name", "verdict", "status", "elapsed_s", "reason", "excerpt", "evidence", "always",
+        "started_at", "finished_at",
+    }  # fmt: skip
     assert step["status"] == 200
     # a passing step's evidence: the JWT verified (alg, kid), the stream's events and last kind
     assert step["evidence"] == ["jwt access_token verified (alg EdDSA, kid key-1)"]

@@ -74,7 +74,12 @@ class SlowEngine:
 
 def test_each_deployed_role_has_its_span_in_rollout_order() -> None:
     settings = DeploySettings.model_validate(
-        {"platform": "ecs", "cluster": "prod", "services": {"api": "shop-api", "web": "shop-web"}}
+        {
+            "platform": "ecs",
+            "cluster": "prod",
+            "services": {"api": "shop-api", "web": "shop-web"},
+            "images": {r: f"1.dkr.ecr.us-east-1.amazonaws.com/shop/{r}" for r in ("api", "web")},
+        }
     )
     images = {r: parse_image(f"1.dkr.ecr.us-east-1.amazonaws.com/shop/{r}@sha256:" + "a" * 64) for r in ("api", "web")}
     engine = SlowEngine()
