@@ -105,6 +105,8 @@ THIRD_PARTY: dict[str, Callable[[Step, Path], Perms]] = {
     "actions/attest-build-provenance": _needs(id_token="write", attestations="write"),
     "actions/attest-sbom": _needs(id_token="write", attestations="write"),
     "actions/attest": _needs(id_token="write", attestations="write"),
+    "actions/upload-artifact": _needs(),
+    "actions/download-artifact": _needs(),
     "aws-actions/configure-aws-credentials": _configure_aws,
     "azure/login": _needs(id_token="write"),
 }
