@@ -18,9 +18,9 @@ INSTALL_FROM = "git+https://github.com/org/release-kit@v1"
 
 DISTRIBUTION = "release-kit"
 REPOSITORY = "release-kit"  # the repository's name under its owner (a fork keeps it)
-_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
-_COMMIT = re.compile(r"[0-9a-f]{40}")
-_TAG = re.compile(r"v\d+(?:\.\d+){0,2}")
+OWNER_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
+COMMIT_RE = re.compile(r"[0-9a-f]{40}")
+TAG_RE = re.compile(r"v\d+(?:\.\d+){0,2}")
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,11 @@ def from_direct_url(version: str, text: str | None) -> Installed:
         return Installed(version=tag, commit=None, owner=None)
     commit = vcs.get("commit_id")
     requested = vcs.get("requested_revision")
-    if isinstance(requested, str) and _TAG.fullmatch(requested):
+    if isinstance(requested, str) and TAG_RE.fullmatch(requested):
         tag = requested
     return Installed(
         version=tag,
-        commit=commit if isinstance(commit, str) and _COMMIT.fullmatch(commit) else None,
+        commit=commit if isinstance(commit, str) and COMMIT_RE.fullmatch(commit) else None,
         owner=github_owner(data.get("url")),
     )
 
@@ -71,7 +71,7 @@ def github_owner(url: object) -> str | None:
         return None
     parts = urlsplit(url.removeprefix("git+"))
     path = parts.path.strip("/").removesuffix(".git").split("/")
-    if parts.hostname != "github.com" or len(path) != 2 or path[1] != REPOSITORY or not _OWNER.fullmatch(path[0]):
+    if parts.hostname != "github.com" or len(path) != 2 or path[1] != REPOSITORY or not OWNER_RE.fullmatch(path[0]):
         return None
     return path[0]
 
