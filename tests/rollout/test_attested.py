@@ -91,3 +91,53 @@ def test_without_the_setting_nothing_is_asked(github: FakeGitHub) -> None:
     _, ref = image("api")
     assert require_attested(DeploySettings(), {"api": ref}, repository=github.full_name) == []
     assert github.requests == []
+
+
+# -- through the CLI: deploy on a registered platform, nothing moves unless every digest is ours ----------
+
+
+@pytest.fixture
+def toy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    from release_kit import platforms
+    from tests.platforms.test_toy_platform import Toy
+
+    platform = Toy()
+    monkeypatch.setitem(platforms.ALL_PLATFORMS, platform.name, platform)
+    return platform
+
+
+def deploy_config(tmp_path: Path, github: FakeGitHub) -> Path:
+    config = tmp_path / "release-kit.yml"
+    config.write_text(
+        "deploy:\n  platform: toy\n  services: {api: toy-api, web: toy-web}\n"
+        "  images: {api: ghcr.io/acme/api, web: ghcr.io/acme/web}\n  require_attestations: true\n"
+        f"  signer_workflow: {github.full_name}/.github/workflows/release.yml\n"
+    )
+    return config
+
+
+def test_deploy_moves_nothing_when_a_digest_is_not_attested_and_everything_when_all_are(
+    toy: Any, instance: LocalInstance, github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from release_kit.cli import run_cli
+
+    root = instance.write_root(tmp_path / "trusted_root.json")
+    config = deploy_config(tmp_path, github)
+    refs = {}
+    for name in ("api", "web"):
+        digest, ref = image(name)
+        refs[name] = (digest, ref)
+    attest(instance, github, refs["api"][0], "api", Signer.workflow_run(github.full_name))
+    args = ["deploy", "--config", str(config), "--custom-trusted-root", str(root)]
+    args += [f"--image={name}={ref}" for name, (_, ref) in refs.items()]
+    assert run_cli(args) == 1
+    assert toy.engine_made.deployed == []  # nothing moved
+    assert f"web {refs['web'][1]}: unverified: no attestation found" in capsys.readouterr().err
+    attest(instance, github, refs["web"][0], "web", Signer.workflow_run(github.full_name))
+    started = time.perf_counter()
+    assert run_cli(args) == 0
+    assert time.perf_counter() - started < 5  # verification of two images: well under the deploy's own time
+    assert [name for name, _ in toy.engine_made.deployed] == ["toy-api", "toy-web"]
+    assert "api sha256:" in capsys.readouterr().err

@@ -7,6 +7,7 @@ nothing is deployed (exit 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from release_kit.errors import ExitCode, ReleaseKitError
 
 if TYPE_CHECKING:
     from release_kit.image_refs import ImageRef
-    from release_kit.target.settings import DeploySettings
+    from release_kit.target.settings import DeploySettings, Role
 
 
 class NotAttested(ReleaseKitError):
@@ -25,7 +26,7 @@ class NotAttested(ReleaseKitError):
 
 def require_attested(
     settings: DeploySettings,
-    images: dict[str, ImageRef],
+    images: Mapping[Role, ImageRef],
     *,
     repository: str | None,
     custom_trusted_root: Path | None = None,

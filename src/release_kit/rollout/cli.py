@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from release_kit.options import env, image_options, repo_option, verdict_options
-from release_kit.target.options import rollout_timeout_option, where_options
+from release_kit.target.options import attestation_options, rollout_timeout_option, where_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +60,8 @@ def migrate(**kwargs: Any) -> int:
 @click.command("deploy")
 @image_options
 @rollout_timeout_option
+@repo_option
+@attestation_options
 @where_options
 @verdict_options
 def deploy(**kwargs: Any) -> int:
@@ -81,6 +83,7 @@ def deploy(**kwargs: Any) -> int:
 )
 @rollout_timeout_option
 @repo_option
+@attestation_options
 @where_options
 @verdict_options
 def rollback(**kwargs: Any) -> int:

@@ -113,8 +113,13 @@ def deploy_command(
     report_path: Path | None,
     fmt: str,
     config_path: Path | None,
+    repo: str | None = None,
+    require_attestations: bool | None = None,
+    custom_trusted_root: Path | None = None,
     **flags: Any,
 ) -> ExitCode:
+    from release_kit import gha
+    from release_kit.rollout.attested import require_attested
     from release_kit.rollout.report import publish_deploy
 
     if images and images_from:
@@ -129,5 +134,9 @@ def deploy_command(
         skipped = [role for role in wanted if not settings.services.get(role)]
         others += [f"{role} (no deploy.services.{role})" for role in skipped]
         wanted = {role: ref for role, ref in wanted.items() if role not in skipped}
+    if require_attestations:
+        settings = settings.model_copy(update={"require_attestations": True})
+    for line in require_attested(settings, wanted, repository=repo, custom_trusted_root=custom_trusted_root):
+        gha.progress(f"release-kit: {line}")  # every digest attested by our release workflow, before anything moves
     report = deploy_images(settings, wanted, timeout, not_deployed=others)
     return publish_deploy(report, report_path, fmt)

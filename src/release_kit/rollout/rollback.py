@@ -34,6 +34,7 @@ from release_kit.records.deployments import (
 from release_kit.records.models import NoGoodRecord, Progress
 from release_kit.records.payload import REF_RE, TASK, parse_payload
 from release_kit.records.provenance import DigestCheck, deployed_roles
+from release_kit.rollout.attested import require_attested
 from release_kit.rollout.deploy import DEFAULT_DEPLOY_TIMEOUT, allowed_for, default_engine, deploy_images
 from release_kit.rollout.images import ImageRef, parse_image
 from release_kit.rollout.models import RollbackReport, RolledBack
@@ -147,6 +148,7 @@ def run_rollback(
     progress: Progress | None = None,
     engine: tuple[Engine, Any] | None = None,
     digests: DigestCheck | None = None,
+    custom_trusted_root: Path | None = None,
 ) -> tuple[RollbackReport, ReleaseKitError | None]:
     """Search, redeploy, record. Returns the report and the record's error (None when it was written).
 
@@ -183,6 +185,8 @@ def run_rollback(
             f"record {good.deployment_id} of {good.ref} holds images for {', '.join(good.images)}; this environment "
             "runs none of them (set deploy.services or pass --service ROLE=NAME)"
         )
+    for line in require_attested(settings, images, repository=repo.full_name, custom_trusted_root=custom_trusted_root):
+        say(line)  # deploy.require_attestations: every digest attested by our release workflow, or nothing moves
     newest = search.newest
     if newest is not None:
         rolled_back: RolledBack | None = RolledBack(
@@ -260,6 +264,8 @@ def rollback_command(
     report_path: Path | None,
     fmt: str,
     config_path: Path | None,
+    require_attestations: bool | None = None,
+    custom_trusted_root: Path | None = None,
     **flags: Any,
 ) -> ExitCode:
     from release_kit import gha
@@ -272,10 +278,19 @@ def rollback_command(
     if to_ref and not REF_RE.match(to_ref):
         raise InputError(f"--to {to_ref!r}: expected a tag or commit SHA such as v1.3.0")
     settings = settings_from_flags(config_path, **flags)
+    if require_attestations:
+        settings = settings.model_copy(update={"require_attestations": True})
     with GitHubClient() as gh:
         try:
             report, record_error = run_rollback(
-                settings, gh, name, environment.strip(), to_ref or None, timeout, progress=_progress
+                settings,
+                gh,
+                name,
+                environment.strip(),
+                to_ref or None,
+                timeout,
+                progress=_progress,
+                custom_trusted_root=custom_trusted_root,
             )
         except NoGoodRecord:
             gha.set_outputs({"passed": "false", "report": "", "images": "{}", "deployment-id": ""})

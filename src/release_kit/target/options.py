@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from release_kit.options import env
+from release_kit.options import env, trusted_root_option
 from release_kit.platforms import ALL_PLATFORMS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,3 +69,16 @@ rollout_timeout_option = click.option(
     help="Seconds each role may take to be running, healthy and serving.",
 )
 """deploy's and rollback's ``--timeout``: the time each role's rollout may take."""
+
+
+def attestation_options(func: F) -> F:
+    """``--require-attestations`` (over ``deploy.require_attestations``) and ``--custom-trusted-root``."""
+    func = trusted_root_option(func)
+    return click.option(
+        "--require-attestations",
+        is_flag=True,
+        default=None,
+        envvar=env("require-attestations"),
+        help="Deploy only digests with a build-provenance attestation from this repository's release workflow "
+        "(deploy.signer_workflow), checked before anything changes. Default: deploy.require_attestations.",
+    )(func)
