@@ -267,7 +267,7 @@ def test_rule_3_needs_outputs_inputs_and_secrets_are_declared() -> None:
           deploy:
             needs: first
             uses: org/release-kit/.github/workflows/runbook-deploy.yml@v1
-            permissions: {contents: read, deployments: write, id-token: write}
+            permissions: {attestations: read, contents: read, deployments: write, id-token: write}
             with: {environment: x, images: x, platform: ecs, api_url: x, web_url: x}
           after:
             needs: deploy
@@ -355,6 +355,7 @@ def test_rule_4_permissions_are_exactly_what_the_steps_need() -> None:
         "w.yml: job verify: permission contents: write is granted where read is enough",
         "w.yml: job unknown: someone/else is not in THIRD_PARTY (add what it needs)",
         "w.yml: job aws: permission id-token: write is granted but no step needs it",
+        "w.yml: job call: permission attestations: read is needed but not granted",
         "w.yml: job call: permission id-token: write is needed but not granted",
     ]
 

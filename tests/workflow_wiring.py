@@ -70,10 +70,15 @@ def _verify_gates(step: Step, root: Path) -> Perms:
 
 
 def _publish_images(step: Step, root: Path) -> Perms:
-    """GHCR takes GITHUB_TOKEN with ``packages: write`` (README); a registry the caller chooses may be GHCR."""
-    registry = str((step.get("with") or {}).get("registry", ""))
+    """GHCR takes GITHUB_TOKEN with ``packages: write`` (README); a registry the caller chooses may be GHCR.
+    With ``attest``, each digest's provenance is signed (OIDC) and stored on GitHub."""
+    given = step.get("with") or {}
+    registry = str(given.get("registry", ""))
     maybe_ghcr = "ghcr.io" in registry or re.search(r"\binputs\.", registry) is not None
-    return {"packages": "write"} if maybe_ghcr else {}
+    need: Perms = {"packages": "write"} if maybe_ghcr else {}
+    if str(given.get("attest", "false")).lower() not in ("false", ""):
+        need |= {"id-token": "write", "attestations": "write"}
+    return need
 
 
 def _configure_aws(step: Step, root: Path) -> Perms:
@@ -87,11 +92,11 @@ OUR_ACTIONS: dict[str, Callable[[Step, Path], Perms]] = {
     "release": _needs(contents="write", id_token="write", attestations="write"),  # draft + sign + store
     "verify-release": _needs(contents="read", attestations="read"),
     "record": _needs(deployments="write"),
-    "rollback": _needs(deployments="write"),  # reads the records, writes the rollback's
+    "rollback": _needs(deployments="write", attestations="read"),  # records; digests' provenance
     # the cloud's permissions come from the sign-in step before them (OIDC: id-token), not from GitHub
     "preflight": _needs(),
     "migrate": _needs(),
-    "deploy": _needs(),
+    "deploy": _needs(attestations="read"),  # deploy.require_attestations: each digest's provenance
     "health": _needs(),
     "smoke": _needs(),
     "summary": _needs(),  # reads the reports on the runner, calls nothing

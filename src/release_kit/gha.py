@@ -272,3 +272,12 @@ def add_summary(markdown: str, env: Mapping[str, str] | None = None) -> None:
     if data:
         with target.open("ab") as handle:
             handle.write(data)
+
+
+def require_id_token(hint: str) -> None:
+    """In Actions, signing an attestation needs an OIDC token: without ``id-token: write`` the runner
+    offers none. Checked before anything changes, so the job fails before it pushes or uploads."""
+    if in_actions() and not os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL"):
+        from release_kit.errors import AccessError
+
+        raise AccessError("this job cannot sign attestations (no OIDC token offered)", hint=hint)

@@ -75,7 +75,13 @@ def test_action_inputs_outputs_and_tags_from_ref(
     monkeypatch.setenv("RK_LOCK_TAGS", "false")
     assert run_cli(["publish-images"]) == 0
     outputs = parse_outputs((tmp_path / "out").read_text())
-    assert set(outputs) == set(action["outputs"])
+    from_push = {name for name, out in action["outputs"].items() if "steps.push." in str(out["value"])}
+    assert set(outputs) == from_push  # the attestations output comes from the attest steps after it
+    assert json.loads(outputs["subjects"]) == [
+        {"name": f"{plain.removeprefix('http://')}/agent-saas/{name}", "digest": json.loads(outputs["digests"])[name]}
+        for name in ("api", "web")
+    ]
+    assert outputs["count"] == "2"
     digests = json.loads(outputs["digests"])
     assert outputs["api-digest"] == digests["api"] and outputs["web-digest"] == digests["web"]
     references = json.loads(outputs["references"])  # what deploy and record take, pinned by digest
@@ -206,3 +212,23 @@ def test_username_without_password_is_refused(
     assert run_cli([*args, f"--image=api={layouts['api']}"]) == 2
     err = capsys.readouterr().err
     assert f"the {missing} input is empty: give both username and password, or neither" in err
+
+
+def test_attest_checks_before_any_push_that_the_job_can_sign_four_images_at_most(
+    plain: str, layouts: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import httpx
+
+    host = plain.removeprefix("http://")
+    base = ["publish-images", "--registry", host, "--image-prefix", "org/app", "--tag", "1", "--attest"]
+    five = [f"--image=img{i}={layouts['api']}" for i in range(5)]
+    assert run_cli([*base, *five]) == 2
+    assert "--attest: 5 images, the action attests up to 4" in capsys.readouterr().err
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_URL", raising=False)  # no id-token: write
+    assert run_cli([*base, f"--image=api={layouts['api']}"]) == 2
+    captured = capsys.readouterr()
+    assert "cannot sign attestations" in captured.out + captured.err
+    assert "id-token: write" in captured.out + captured.err
+    for name in ("api", "img0"):  # nothing was pushed
+        assert httpx.get(f"{plain}/v2/org/app/{name}/tags/list").status_code == 404

@@ -51,6 +51,13 @@ from release_kit.options import env, verdict_options
 @click.option(
     "--lock-tags", is_flag=True, envvar=env("lock-tags"), help="ACR: make the pushed tags read-only after the push."
 )
+@click.option(
+    "--attest",
+    is_flag=True,
+    envvar=env("attest"),
+    help="Attestations follow this step (the action attests up to 4 images): check up front that the job can "
+    "sign them, before anything is pushed.",
+)
 @verdict_options
 def publish_images(
     registry: str | None,
@@ -61,6 +68,7 @@ def publish_images(
     registry_endpoint: str | None,
     create_repositories: bool,
     lock_tags: bool,
+    attest: bool,
     report_path: Path | None,
     fmt: str,
 ) -> int:
@@ -78,4 +86,5 @@ def publish_images(
         lock_tags=lock_tags,
         report_path=report_path,
         fmt=fmt,
+        attest=attest,
     )

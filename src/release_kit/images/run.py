@@ -112,6 +112,10 @@ def endpoint_for(registry: Registry, override: str | None) -> str:
     return override.rstrip("/")
 
 
+MAX_ATTESTED = 4  # attestation steps in the publish-images action
+ATTEST_FIX = "the job needs:\n  permissions:\n    id-token: write\n    attestations: write"
+
+
 def run(
     *,
     registry: str | None,
@@ -124,6 +128,7 @@ def run(
     report_path: Path | None,
     fmt: str,
     lock_tags: bool = False,
+    attest: bool = False,
     transport: httpx.BaseTransport | None = None,
 ) -> ExitCode:
     env = credential_env(os.environ)
@@ -134,6 +139,13 @@ def run(
     if not prefix:
         raise InputError("--image-prefix is required: expected a path such as my-org/agent-saas")
     inputs = parse_images(images, prefix)
+    if attest:  # the action attests each pushed digest after this step: refuse now what it could not do
+        if len(inputs) > MAX_ATTESTED:
+            raise InputError(
+                f"--attest: {len(inputs)} images, the action attests up to {MAX_ATTESTED}; attest the rest with "
+                "actions/attest-build-provenance in your workflow"
+            )
+        gha.require_id_token(ATTEST_FIX)
     all_tags = resolve_tags(tags, tag_from_ref)
     endpoint = endpoint_for(target, registry_endpoint)
 
@@ -208,6 +220,9 @@ def run(
     outputs = {
         "digests": json.dumps({r.name: r.digest for r in results}),
         "references": json.dumps({r.name: f"{r.repository}@{r.digest}" for r in results}),
+        # what the action attests, one image each: [{name: REGISTRY/REPOSITORY, digest}] in push order
+        "subjects": json.dumps([{"name": r.repository, "digest": r.digest} for r in results]),
+        "count": str(len(results)),
     }
     outputs.update({f"{r.name}-digest": r.digest for r in results})
     gha.set_outputs(outputs)

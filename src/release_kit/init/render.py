@@ -236,7 +236,10 @@ def _release_secrets(registry: str) -> str:
     return "{" + ", ".join(pairs) + "}"
 
 
-DEPLOY_PERMISSIONS = "{contents: read, deployments: write, id-token: write}  # checkout; the record; cloud OIDC"
+DEPLOY_PERMISSIONS = (
+    "{attestations: read, contents: read, deployments: write, id-token: write}"
+    "  # the digests' provenance; checkout; the record; cloud OIDC"
+)
 RELEASE_PERMISSIONS = (
     "{actions: read, attestations: write, contents: write, deployments: write, id-token: write, packages: write, "
     "pull-requests: read, security-events: write}  # gates; attest; release; record; sign + cloud; GHCR; PR gate; SARIF"

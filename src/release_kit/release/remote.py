@@ -6,7 +6,6 @@ workflow after a failure at any point, converges on the same release with the pl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,7 @@ PERMISSIONS_FIX = "the job needs:\n  permissions:\n    contents: write\n    id-t
 
 def check_can_attest() -> None:
     """In Actions, attesting needs an OIDC token: without ``id-token: write`` the runner offers none."""
-    if gha.in_actions() and not os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL"):
-        raise AccessError("this job cannot sign attestations (no OIDC token offered)", hint=PERMISSIONS_FIX)
+    gha.require_id_token(PERMISSIONS_FIX)
 
 
 class RemoteAsset(BaseModel):
