@@ -72,6 +72,7 @@ def run_act(
         args += ["--env", f"{key}={value}"]
     for key, value in (secrets or {}).items():
         args += ["-s", f"{key}={value}"]
+    args += action_stand_ins(tmp_path)
     # act's own state (its copy of the checkout, the tool cache with our bootstrapped venvs) stays
     # under the user's cache folder, so reruns reuse the venvs as a runner's tool cache would.
     run_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RK_", "RUNNER_"))}
@@ -79,6 +80,26 @@ def run_act(
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-6000:]
     return log, results.read_text().splitlines()
+
+
+def action_stand_ins(tmp_path: Path) -> list[str]:
+    """act fetches every action a composite action uses when it sets the step up, even steps whose
+    ``if:`` is false, and nothing can be fetched here: the third-party actions inside our actions (the
+    attestation steps, which need GitHub's OIDC and never run here) resolve to stand-ins that fail the
+    job if they ever run. Their ``--local-repository`` flags."""
+    pins: set[tuple[str, str]] = set()
+    for action in ROOT.glob("*/action.yml"):
+        pins |= set(re.findall(r"uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})", action.read_text()))
+    flags = []
+    for repo, sha in sorted(pins):
+        folder = tmp_path / "action-stand-ins" / repo
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "action.yml").write_text(
+            f"name: stand-in for {repo}\nruns:\n  using: composite\n  steps:\n"
+            f"    - shell: bash\n      run: echo '{repo} must not run in this test' >&2; exit 1\n"
+        )
+        flags += ["--local-repository", f"{repo}@{sha}={folder}"]
+    return flags
 
 
 def outputs_in(log: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from importlib import resources
 from release_kit.init.detect import ROLES, GateMatch, Layout
 from release_kit.init.existing import Trivy
 from release_kit.init.pin import DEFAULT_OWNER, Pin
+from release_kit.install import REPOSITORY
 from release_kit.target.settings import DEFAULT_APP_DEFAULTS
 
 FILL = "FILL-IN"  # every value the team must set carries this marker
@@ -130,9 +131,12 @@ def _migration_line(choices: Choices) -> list[str]:
 def _images_lines(choices: Choices) -> list[str]:
     roles = [r for r in ROLES if r in choices.layout.images] or ["api", "web"]
     pairs = ", ".join(f"{role}: {image_repository(choices, role)}" for role in roles)
+    signer = f"{choices.pin.owner}/{REPOSITORY}/.github/workflows/runbook-release.yml"
     return [
         f"  images: {{{pairs}}}",
         "  # each role's repository, as release.yml publishes it: deploy, last-good and rollback use no other",
+        "  require_attestations: true  # and only digests release.yml attested (its images job signs each one)",
+        f"  signer_workflow: {signer}",
     ]
 
 
