@@ -141,3 +141,17 @@ def test_deploy_moves_nothing_when_a_digest_is_not_attested_and_everything_when_
     assert time.perf_counter() - started < 5  # verification of two images: well under the deploy's own time
     assert [name for name, _ in toy.engine_made.deployed] == ["toy-api", "toy-web"]
     assert "api sha256:" in capsys.readouterr().err
+
+
+def test_the_attested_deploy_benchmark_runs() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "scripts/bench/attested_deploy.py"), "--latency", "0", "--rollout", "0.01",
+         "--repeat", "1"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "attestation check (ours)" in done.stdout and "ratio ours/peer" in done.stdout
