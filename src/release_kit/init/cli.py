@@ -50,11 +50,12 @@ import click
     "else the tag v<version>.",
 )
 def init(registry: str, platform: str, repo: Path, force: bool, check: bool, owner: str | None, ref: str | None) -> int:
-    """Write the runbook into a repository: .github/release-kit.yml, the smoke spec, the workflows and
-    .github/release-kit-setup.md (the cloud and GitHub set-up), naming the Dockerfiles, packages,
-    frontend and migration command found in it (docs/init.md).
+    """Write the runbook into a repository: the config, the smoke spec, the workflows and the set-up.
 
-    With --check, write nothing and list the FILL-IN markers left.
+    It writes .github/release-kit.yml, .github/release-kit-smoke.yml, the release, deploy and rollback
+    workflows and .github/release-kit-setup.md (the cloud and GitHub set-up, also printed), naming the
+    Dockerfiles, packages, frontend and migration command found in the repository (docs/init.md).
+    With --check it writes nothing and lists the FILL-IN markers left (exit 1 while any is left).
     """
     if check:
         from release_kit.init.check import run_check
