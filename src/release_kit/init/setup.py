@@ -97,12 +97,12 @@ def iam_policy(choices: Choices | None = None) -> str:
         },
     ]
     if choices is not None and choices.registry == "ecr":
-        statements += ecr_push_statements(choices)
+        statements += ecr_push_statements()
     return _json({"Version": "2012-10-17", "Statement": statements})
 
 
-def ecr_push_statements(choices: Choices) -> list[dict[str, Any]]:
-    del choices  # the repositories are FILL-IN/app/<role> until the image prefix is chosen
+def ecr_push_statements() -> list[dict[str, Any]]:
+    """Push to the repositories release.yml names (FILL-IN/app/<role> until the image prefix is chosen)."""
     return [
         {"Sid": "ReleaseKitEcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {
@@ -209,7 +209,7 @@ def _aws_way_in(choices: Choices) -> list[str]:
 def aws_section(choices: Choices) -> list[str]:
     repo = repository(choices)
     if choices.platform != "ecs":  # ECR only: an IAM user's keys push the images; nothing deploys on AWS
-        policy = _json({"Version": "2012-10-17", "Statement": ecr_push_statements(choices)})
+        policy = _json({"Version": "2012-10-17", "Statement": ecr_push_statements()})
         return ["## AWS", "", *_aws_way_in(choices), "", "```json", policy, "```"]
     lines = [
         "## AWS",
