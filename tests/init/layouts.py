@@ -121,6 +121,7 @@ def regenerate_example(scratch: Path) -> None:
     )
     example = Path(__file__).resolve().parents[2] / "examples" / "runbook"
     shutil.rmtree(example / ".github", ignore_errors=True)
+    (repo / ".github" / "release-kit-setup.md").unlink()  # the team's set-up notes, not part of the runbook
     shutil.copytree(repo / ".github", example / ".github")
 
 

@@ -214,9 +214,15 @@ def test_no_good_record_is_exit_1_naming_what_was_searched(
     github: FakeGitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deploy(github, "v1.4.0", "failure")
-    assert run_cli(["last-good", "--repo", "octo-org/app", "--environment", "production"]) == 1
-    err = capsys.readouterr().err
-    assert "release-kit: error: no last good record in environment 'production' of octo-org/app: read 1" in err
+    args = ["last-good", "--repo", "octo-org/app", "--environment", "production"]
+    assert run_cli(args) == 1
+    said = capsys.readouterr()
+    assert "no last good record in environment 'production' of octo-org/app: read 1" in said.out
+    assert (said.out + said.err).count("no last good record") == 1  # said once, not again as an error line
+    assert run_cli([*args, "--format", "json"]) == 1
+    said = capsys.readouterr()
+    assert json.loads(said.out)["found"] is None
+    assert said.err.count("release-kit: error: no last good record in environment 'production'") == 1
 
 
 def test_last_good_without_deployments_read_is_exit_2(github: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:

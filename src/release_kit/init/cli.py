@@ -33,6 +33,12 @@ import click
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
 @click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing: list every FILL-IN marker left in .github/release-kit.yml and the release, deploy and "
+    "rollback workflows (file, line, key or input); exit 1 while any is left, 0 when none.",
+)
+@click.option(
     "--owner",
     envvar="RELEASE_KIT_OWNER",
     help="Owner of the release-kit repository the workflows call (a fork's owner). "
@@ -43,9 +49,19 @@ import click
     help="Commit (40 hex) or tag the workflows call. Default: the commit it was installed from with git, "
     "else the tag v<version>.",
 )
-def init(registry: str, platform: str, repo: Path, force: bool, owner: str | None, ref: str | None) -> int:
-    """Write the runbook into a repository: .github/release-kit.yml, the smoke spec and the workflows,
-    naming the Dockerfiles, packages, frontend and migration command found in it (docs/init.md)."""
+def init(registry: str, platform: str, repo: Path, force: bool, check: bool, owner: str | None, ref: str | None) -> int:
+    """Write the runbook into a repository: the config, the smoke spec, the workflows and the set-up.
+
+    It writes .github/release-kit.yml, .github/release-kit-smoke.yml, the release, deploy and rollback
+    workflows and .github/release-kit-setup.md (the cloud and GitHub set-up, also printed), naming the
+    Dockerfiles, packages, frontend and migration command found in the repository (docs/init.md).
+    With --check it writes nothing and lists the FILL-IN markers left (exit 1 while any is left).
+    """
+    if check:
+        from release_kit.init.check import run_check
+        from release_kit.init.run import repository_root
+
+        return run_check(repository_root(repo))
     from release_kit.init.run import run
 
     return run(registry=registry, platform=platform, repo=repo, force=force, owner=owner, ref=ref)

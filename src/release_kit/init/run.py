@@ -12,7 +12,7 @@ import click
 
 from release_kit import gha
 from release_kit.errors import InputError
-from release_kit.init import detect, existing, pin, render
+from release_kit.init import detect, existing, pin, render, setup
 
 
 def _target(repo: Path, rel: str) -> Path:
@@ -91,7 +91,8 @@ def plan(*, registry: str, platform: str, repo: Path, owner: str | None = None, 
         trivy=scanner.trivy if scanner else render.NO_TRIVY,
         trivy_from=scanner.path if scanner else None,
     )
-    return Plan(root, choices, render.files(choices, matches), found, matches, images, warnings)
+    files = {**render.files(choices, matches), setup.SETUP_FILE: setup.setup_markdown(choices)}
+    return Plan(root, choices, files, found, matches, images, warnings)
 
 
 def run(
@@ -233,14 +234,7 @@ def _print_findings(matches: list[detect.GateMatch], found: list[detect.Workflow
 
 
 def _print_setup(choices: render.Choices) -> None:
-    click.echo("\nTo set up:")
-    for line in render.setup_notes(choices):
-        click.echo(f"  - {line}")
-    if choices.platform == "ecs":
-        click.echo("\nIAM policy for the role in AWS_ROLE_ARN (preflight is read-only; deploy writes):")
-        click.echo(render.iam_policy())
-    else:
-        click.echo("\nAzure role assignments for the identity in AZURE_CLIENT_ID:")
-        click.echo(render.azure_roles())
-    click.echo(f"\nThen fill in every {render.FILL} value and push a v* tag.")
+    """The whole set-up, as written to .github/release-kit-setup.md (one text, printed and kept)."""
+    click.echo(f"\nTo set up (also in {setup.SETUP_FILE}):\n")
+    click.echo(setup.setup_markdown(choices), nl=False)
     sys.stdout.flush()

@@ -16,12 +16,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @click.command("record")
 @repo_option
-@click.option("--environment", envvar=env("environment"), help="The GitHub environment, e.g. production.")
+@click.option("--environment", envvar=env("environment"), help="Required. The GitHub environment, e.g. production.")
 @click.option(
     "--state",
     envvar=env("state"),
     metavar="success|failure",
-    help="The deploy's outcome. The command exits 0 once it is recorded, whatever the state.",
+    help="Required. The deploy's outcome. The command exits 0 once it is recorded, whatever the state.",
 )
 @image_options
 @click.option(
@@ -36,7 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 @click.option(
     "--ref",
     envvar=env("ref"),
-    help="The tag or commit deployed. Default: $GITHUB_REF_NAME for a tag, else $GITHUB_SHA.",
+    help="The tag or commit deployed. Required unless run for a tag ($GITHUB_REF_NAME) or $GITHUB_SHA is set.",
 )
 @click.option(
     "--rollback-of",
@@ -90,7 +90,7 @@ def record(
 
 @click.command("last-good")
 @repo_option
-@click.option("--environment", envvar=env("environment"), help="The GitHub environment, e.g. production.")
+@click.option("--environment", envvar=env("environment"), help="Required. The GitHub environment, e.g. production.")
 @click.option(
     "--to",
     "to_ref",
@@ -111,3 +111,8 @@ def last_good(
     from release_kit.records.run import last_good as run
 
     return run(repo=repo, environment=environment, to_ref=to_ref, report_path=report_path, fmt=fmt, **where)
+
+
+for _param in record.params:  # one of the two is needed; click's required=True would refuse the other's value
+    if isinstance(_param, click.Option) and _param.name in {"images", "images_from"} and _param.help:
+        _param.help = f"Required: one of --image or --images-from. {_param.help}"

@@ -13,7 +13,14 @@ from release_kit.options import env, identity_options, repo_option, trusted_root
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group()
+class InOrder(click.Group):
+    """Lists its commands in the order they were added (the order they run), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=InOrder)
 def release() -> None:
     """Wheels, SBOMs, checksums and the GitHub Release for a v* tag: build, plan, upload, publish."""
 
@@ -22,7 +29,12 @@ def release_options(func: F) -> F:
     for option in reversed(
         [
             repo_option,
-            click.option("--tag", envvar=env("tag"), help="The v* tag. Default: from $GITHUB_REF."),
+            click.option(
+                "--tag",
+                envvar=env("tag"),
+                help="The v* tag. build: required unless $GITHUB_REF is a tag; plan, upload, publish: default, the "
+                "tag release build recorded.",
+            ),
             click.option(
                 "--package",
                 "packages",

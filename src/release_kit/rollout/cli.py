@@ -17,7 +17,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 @click.option(
     "--command",
     envvar=env("command"),
-    help="The migration command, split like a shell (deploy.migrations.command), e.g. 'starter-console release db'.",
+    help="Required unless deploy.migrations.command is set. The migration command, split like a shell, "
+    "e.g. 'starter-console release db'.",
 )
 @click.option(
     "--image",
@@ -72,7 +73,7 @@ def deploy(**kwargs: Any) -> int:
 
 
 @click.command("rollback")
-@click.option("--environment", envvar=env("environment"), help="The GitHub environment, e.g. production.")
+@click.option("--environment", envvar=env("environment"), help="Required. The GitHub environment, e.g. production.")
 @click.option(
     "--to",
     "to_ref",
@@ -95,3 +96,8 @@ def rollback(**kwargs: Any) -> int:
     from release_kit.rollout.rollback import rollback_command
 
     return rollback_command(**kwargs)
+
+
+for _param in deploy.params:  # one of the two is needed; click's required=True would refuse the other's value
+    if isinstance(_param, click.Option) and _param.name in {"images", "images_from"} and _param.help:
+        _param.help = f"Required: one of --image or --images-from. {_param.help}"
