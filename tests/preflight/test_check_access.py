@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,8 +224,70 @@ def test_a_role_that_may_not_ask_the_simulator_is_unknown_never_a_pass(
     iam.shutdown()
 
 
-def test_container_apps_says_it_is_not_built_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+# -- Container Apps: Azure's permissions API on the resource group, through the SDK's pipeline --------
+
+SUB = "00000000-0000-0000-0000-0000000000aa"
+SCOPE = f"/subscriptions/{SUB}/resourceGroups/rg-prod"
+PERMISSIONS = f"https://management.azure.com{SCOPE}/providers/Microsoft.Authorization/permissions"
+
+
+def container_apps_config(tmp_path: Path) -> Path:
     path = tmp_path / "release-kit.yml"
-    path.write_text("deploy:\n  platform: container-apps\n  services: {api: a, web: w}\n")
-    assert run_cli(["preflight", "--check-access", "--config", str(path)]) == 2
-    assert "not built for container-apps" in capsys.readouterr().err
+    path.write_text(
+        f"deploy:\n  platform: container-apps\n  subscription: {SUB}\n  resource_group: rg-prod\n"
+        "  services: {api: agent-api, web: agent-web}\n  migrations: {job: agent-migrate}\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("grants", "missing"),
+    [
+        # Container Apps Contributor's own wildcards (no jobs/start) plus Reader's
+        ([{"actions": ["*/read"], "notActions": []},
+          {"actions": ["Microsoft.App/containerApps/*/write", "Microsoft.App/containerApps/write"], "notActions": []}],
+         {"Microsoft.App/jobs/start/action"}),
+        ([{"actions": ["*"], "notActions": ["Microsoft.App/containerApps/write"]}],
+         {"Microsoft.App/containerApps/write"}),
+        ([{"actions": ["Microsoft.App/*"], "notActions": []}], set()),
+    ],
+)  # fmt: skip
+def test_container_apps_access_matches_the_actions_azure_says_the_identity_holds(
+    grants: list[dict[str, Any]],
+    missing: set[str],
+    azure: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import responses
+
+    page_two = PERMISSIONS + "?api-version=2022-04-01&page=2"
+    azure.add(
+        responses.GET,
+        re.compile(re.escape(PERMISSIONS) + r"\?api-version=2022-04-01\Z"),
+        json={"value": grants[:1], "nextLink": page_two},
+    )
+    azure.add(responses.GET, page_two, json={"value": grants[1:]})  # fmt: skip
+    report = tmp_path / "access.json"
+    code = run_cli(
+        ["preflight", "--check-access", "--config", str(container_apps_config(tmp_path)), "--report", str(report)]
+    )
+    data = json.loads(report.read_text())
+    failed = {c["subject"]: c for c in data["checks"] if c["verdict"] == "fail"}
+    assert set(failed) == missing
+    assert code == (1 if missing else 0)
+    for row in failed.values():
+        assert row["fix"].startswith('az role assignment create --assignee "$AZURE_CLIENT_ID" --role ')
+        assert SCOPE in row["fix"]
+    assert len(data["checks"]) == 6
+
+
+def test_container_apps_access_without_permission_to_list_it_is_exit_2_naming_the_role(
+    azure: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import responses
+
+    azure.add(responses.GET, re.compile(re.escape(PERMISSIONS)), status=403,
+              json={"error": {"code": "AuthorizationFailed", "message": "no"}})  # fmt: skip
+    assert run_cli(["preflight", "--check-access", "--config", str(container_apps_config(tmp_path))]) == 2
+    assert "Reader" in capsys.readouterr().err

@@ -252,8 +252,15 @@ def aws_section(choices: Choices) -> list[str]:
 def check_access_lines(choices: Choices) -> list[str]:
     if choices.platform != "ecs":
         return [
-            "`release-kit preflight --check-access` is not built for Container Apps yet: check the assignments "
-            'above with `az role assignment list --assignee "$AZURE_CLIENT_ID" --all`.',
+            "Before the first deploy, ask Azure whether the identity can do what migrate, deploy and rollback will "
+            "do on the resource group (Azure's permissions API; it changes nothing), signed in as it (azure/login "
+            "in a job, or `az login` as the service principal):",
+            "",
+            "```sh",
+            "release-kit preflight --check-access --config .github/release-kit.yml",
+            "```",
+            "",
+            "Each missing action is named with the role assignment to add (exit 1 while any is missing).",
         ]
     return [
         "Before the first deploy, ask AWS whether the role can do what migrate, deploy and rollback will do, on "

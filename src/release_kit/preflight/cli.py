@@ -36,7 +36,8 @@ from release_kit.target.options import where_options
     is_flag=True,
     envvar=env("check-access"),
     help="Instead of the checklist: ask the cloud whether this identity may do what migrate, deploy and "
-    "rollback will do on the configured resources (ecs: IAM's policy simulator), naming what to grant.",
+    "rollback will do on the configured resources (ecs: IAM's policy simulator; container-apps: Azure's "
+    "permissions API), naming what to grant.",
 )
 @click.option(
     "--arm-endpoint",

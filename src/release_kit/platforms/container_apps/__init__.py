@@ -96,10 +96,14 @@ class ContainerApps:
     def check_access(
         self, settings: DeploySettings, *, credential: Any = None, endpoint: str | None = None
     ) -> tuple[list[Check], int]:
-        raise InputError(
-            "--check-access is not built for container-apps yet: assign the roles release-kit init prints "
-            "(Container Apps Contributor and Reader on the resource group)"
-        )
+        from release_kit.clouds.arm import Arm
+        from release_kit.platforms.container_apps import access
+
+        self.check_settings(settings)
+        arm = Arm(settings.azure_subscription(), credential=credential, endpoint=endpoint)
+        with gha.group("preflight: asking Azure what the deploy identity may do on the resource group"):
+            rows = access.check(settings, arm)
+        return rows, arm.calls
 
 
 PLATFORM = ContainerApps()
