@@ -36,16 +36,10 @@ def test_init_then_release_build_works_on_the_monorepo_as_written(
     base = ["release", "build", "--repo", str(repo), "--tag", TAG, "--assets-dir", str(assets)]
     packages = [f"--package={repo / p}" for p in given["packages"].split()]
     frontend = repo / given["frontend"]
-    with_frontend = run_cli([*base, *packages, f"--frontend={frontend}"])
-    pnpm_supported = with_frontend == 0
-    if not pnpm_supported:
-        # the pnpm lockfile reader is another part of issue 19: until it lands, the frontend is left out
-        assert "--frontend" in capsys.readouterr().err
-        report = tmp_path / "report.json"
-        assert run_cli([*base, *packages, "--report", str(report)]) == 0
+    assert run_cli([*base, *packages, f"--frontend={frontend}"]) == 0  # pnpm-lock.yaml at the workspace root
     built = sorted(p.name for p in assets.iterdir())
-    expected = [p for p in settings.release.expect if pnpm_supported or p != "frontend-sbom.json"]
-    for pattern in expected:  # what verify-release will expect is what was built
+    assert "frontend-sbom.json" in settings.release.expect
+    for pattern in settings.release.expect:  # what verify-release will expect is what was built
         assert [name for name in built if fnmatch.fnmatch(name, pattern)], (pattern, built)
     wheels = [name for name in built if name.endswith(".whl")]
     assert len(wheels) == 3 and all("-1.4.0-" in w for w in wheels)
