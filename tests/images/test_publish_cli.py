@@ -232,3 +232,30 @@ def test_attest_checks_before_any_push_that_the_job_can_sign_four_images_at_most
     assert "id-token: write" in captured.out + captured.err
     for name in ("api", "img0"):  # nothing was pushed
         assert httpx.get(f"{plain}/v2/org/app/{name}/tags/list").status_code == 404
+
+
+def test_attest_push_to_registry_needs_a_runner_logged_in_to_the_registry_before_any_push(
+    plain: str,
+    layouts: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import httpx
+
+    host = plain.removeprefix("http://")
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker))
+    args = ["publish-images", "--registry", host, "--image-prefix", "org/app", "--tag", "1", "--attest",
+            "--attest-push-to-registry", f"--image=api={layouts['api']}"]  # fmt: skip
+    assert run_cli(args) == 2
+    err = capsys.readouterr().err
+    assert f"not logged in to {host}" in err and "docker/login-action" in err
+    assert httpx.get(f"{plain}/v2/org/app/api/tags/list").status_code == 404  # nothing pushed
+    (docker / "config.json").write_text(json.dumps({"auths": {host: {"auth": "dXNlcjpwYXNz"}}}))
+    assert run_cli(args) == 0
+    assert "dXNlcjpwYXNz" not in capsys.readouterr().out  # the credential is never read out
+    assert run_cli(["publish-images", "--registry", host, "--image-prefix", "org/app", "--tag", "1",
+                    "--attest-push-to-registry", f"--image=api={layouts['api']}"]) == 2  # fmt: skip
+    assert "--attest-push-to-registry goes with --attest" in capsys.readouterr().err

@@ -58,6 +58,13 @@ from release_kit.options import env, verdict_options
     help="Attestations follow this step (the action attests up to 4 images): check up front that the job can "
     "sign them, before anything is pushed.",
 )
+@click.option(
+    "--attest-push-to-registry",
+    is_flag=True,
+    envvar=env("attest-push-to-registry"),
+    help="With --attest: the attestations also go to the registry as OCI referrers; checks up front that the "
+    "runner is logged in to it (its Docker config).",
+)
 @verdict_options
 def publish_images(
     registry: str | None,
@@ -69,6 +76,7 @@ def publish_images(
     create_repositories: bool,
     lock_tags: bool,
     attest: bool,
+    attest_push_to_registry: bool,
     report_path: Path | None,
     fmt: str,
 ) -> int:
@@ -87,4 +95,5 @@ def publish_images(
         report_path=report_path,
         fmt=fmt,
         attest=attest,
+        attest_push_to_registry=attest_push_to_registry,
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from release_kit import gha
-from release_kit.errors import ExitCode, InputError
+from release_kit.errors import AccessError, ExitCode, InputError
 from release_kit.images import credentials as creds
 from release_kit.images.distribution import DistributionClient
 from release_kit.images.layout import Manifest, read_image
@@ -113,6 +113,31 @@ def endpoint_for(registry: Registry, override: str | None) -> str:
 
 
 MAX_ATTESTED = 4  # attestation steps in the publish-images action
+
+
+def require_registry_login(host: str) -> None:
+    """The attestation steps push each attestation to ``host`` with the runner's Docker credentials
+    (actions/attest-build-provenance reads the Docker config): refuse, before anything is pushed, a
+    runner that is not logged in to it. Reads only which registries have an entry, never a credential."""
+    import json as json_module
+
+    folder = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    path = folder / "config.json"
+    try:
+        loaded = json_module.loads(path.read_text(encoding="utf-8")[: 4 * 1024 * 1024])
+    except (OSError, ValueError):
+        loaded = {}
+    config = loaded if isinstance(loaded, dict) else {}
+    entries = {**(config.get("auths") or {}), **(config.get("credHelpers") or {})}
+    names = {str(k).removeprefix("https://").removeprefix("http://").split("/")[0] for k in entries}
+    if host not in names and not config.get("credsStore"):
+        raise AccessError(
+            f"--attest-push-to-registry: the runner is not logged in to {host} ({path} has no entry for it), so "
+            "the attestations could not be pushed there",
+            hint="log in before this step, e.g. with docker/login-action",
+        )
+
+
 ATTEST_FIX = "the job needs:\n  permissions:\n    id-token: write\n    attestations: write"
 
 
@@ -129,6 +154,7 @@ def run(
     fmt: str,
     lock_tags: bool = False,
     attest: bool = False,
+    attest_push_to_registry: bool = False,
     transport: httpx.BaseTransport | None = None,
 ) -> ExitCode:
     env = credential_env(os.environ)
@@ -146,6 +172,10 @@ def run(
                 "actions/attest-build-provenance in your workflow"
             )
         gha.require_id_token(ATTEST_FIX)
+    if attest_push_to_registry:
+        if not attest:
+            raise InputError("--attest-push-to-registry goes with --attest")
+        require_registry_login(target.host)
     all_tags = resolve_tags(tags, tag_from_ref)
     endpoint = endpoint_for(target, registry_endpoint)
 
