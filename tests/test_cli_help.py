@@ -63,7 +63,9 @@ def test_every_command_registered_has_an_example_at_the_end_of_its_help() -> Non
 
 
 def click_context(command: click.Command) -> click.Context:
-    return click.Context(command, info_name=command.name)
+    # the root group's help option names: click caches a command's help option on first use, so a
+    # context without them would leave a `--help`-only option behind for every later reader
+    return click.Context(command, info_name=command.name, help_option_names=["-h", "--help"])
 
 
 def test_a_command_imports_only_its_own_declarations() -> None:
