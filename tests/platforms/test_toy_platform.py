@@ -169,3 +169,9 @@ def test_check_access_asks_a_registered_platform(toy: tuple[Toy, Path], tmp_path
     report = tmp_path / "access.json"
     assert run_cli(["preflight", "--check-access", "--config", str(config), "--report", str(report)]) == 0
     assert json.loads(report.read_text())["checks"][0]["subject"] == "toy:Deploy"
+
+
+def test_the_platform_flag_takes_the_registrys_names_when_it_is_read(toy: tuple[Toy, Path]) -> None:
+    from release_kit.target.options import RegisteredPlatform
+
+    assert "toy" in RegisteredPlatform().choices  # registered after the option was declared

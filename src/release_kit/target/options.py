@@ -15,6 +15,22 @@ from release_kit.platforms import ALL_PLATFORMS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class RegisteredPlatform(click.Choice[str]):
+    """``--platform``: a name in the platform registry, read when the value is checked or the help is
+    written (a platform registered after this module was imported is known too)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(ALL_PLATFORMS)
+
+    @choices.setter
+    def choices(self, value: object) -> None:  # click's __init__ assigns it: the registry is the source
+        pass
+
+
 def where_options(func: F) -> F:
     """Where the services run: the deploy: section of the config, each key also a flag."""
     for option in reversed(
@@ -28,7 +44,7 @@ def where_options(func: F) -> F:
             ),
             click.option(
                 "--platform",
-                type=click.Choice(list(ALL_PLATFORMS)),
+                type=RegisteredPlatform(),
                 envvar=env("platform"),
                 help="deploy.platform.",
             ),
