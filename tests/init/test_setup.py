@@ -94,11 +94,26 @@ def test_ecr_on_ecs_is_the_role_or_the_keys_never_both(tmp_path: Path, capsys: p
     assert "Never set both" in text and "leave the secrets `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` unset" in text
     secrets_line = text.split("Repository variables:")[0]
     assert "AWS_ACCESS_KEY_ID" not in secrets_line  # not listed as a secret to set beside the role
-    trust, policy = _blocks(text)[:2]
-    subjects = trust["Statement"][0]["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"]
-    assert subjects == ["repo:Acme/Shop:environment:production", "repo:Acme/Shop:ref:refs/tags/v*"]
-    granted = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert {"ecr:GetAuthorizationToken", "ecr:PutImage", "ecr:UploadLayerPart"} <= granted  # ECR push
+    trust, policy, release_trust, release_policy = _blocks(text)[:4]
+
+    def granted(doc: dict) -> set[str]:  # type: ignore[type-arg]
+        return {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+    # two roles: the deploy role trusts only jobs in the environment (its reviewers guard every deploy) ...
+    condition = trust["Statement"][0]["Condition"]
+    assert (
+        condition["StringEquals"]["token.actions.githubusercontent.com:sub"] == "repo:Acme/Shop:environment:production"
+    )
+    assert "StringLike" not in condition
+    assert not {a for a in granted(policy) if a.startswith("ecr:") and a != "ecr:DescribeImages"}  # no push
+    # ... the release role, only release.yml's runs on v* tags, and can push and nothing else
+    tag_condition = release_trust["Statement"][0]["Condition"]["StringLike"]
+    assert tag_condition["token.actions.githubusercontent.com:sub"] == "repo:Acme/Shop:ref:refs/tags/v*"
+    assert {"ecr:GetAuthorizationToken", "ecr:PutImage", "ecr:UploadLayerPart"} <= granted(release_policy)
+    assert {a.split(":")[0] for a in granted(release_policy)} == {"ecr"}
+    assert "AWS_RELEASE_ROLE_ARN" in text
+    release_yml = (repo / ".github/workflows/release.yml").read_text()
+    assert 'aws_release_role_arn: "${{ vars.AWS_RELEASE_ROLE_ARN }}"' in release_yml
     assert "To set up" in out
 
 

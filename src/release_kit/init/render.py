@@ -330,6 +330,8 @@ def release_workflow(choices: Choices) -> str:
         "      environment: production",
     ]
     with_lines += [f"      {pair}" for pair in _deploy_pairs(choices)]
+    if choices.registry == "ecr" and choices.platform == "ecs":  # the push: its own role, trusted on v* tags only
+        with_lines.append('      aws_release_role_arn: "${{ vars.AWS_RELEASE_ROLE_ARN }}"')
     body = "\n".join(with_lines)
     return f"""\
 # The runbook's release: gates, images, wheels + SBOMs + attestations, verification; on a v* tag the

@@ -19,6 +19,7 @@ AZURE_AUDIENCE = "api://AzureADTokenExchange"
 ENVIRONMENT = "production"  # the environment release.yml deploys to (deploy.yml and rollback.yml default to it)
 ACCOUNT = f"{FILL}-account-id"
 DEPLOY_ROLE = "release-kit-deploy"
+RELEASE_ROLE = "release-kit-release"  # the ECR push, on v* tags, outside the environment
 ECR_PUSH = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
@@ -49,12 +50,13 @@ def _json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2)
 
 
-def aws_trust_policy(choices: Choices) -> str:
-    """Who may assume the deploy role: this repository's jobs in the production environment (and, when
-    the images go to ECR with the same role, release.yml's image job on a v* tag)."""
+def aws_trust_policy(choices: Choices, *, release: bool = False) -> str:
+    """Who may assume a role: the deploy role, this repository's jobs in the production environment
+    only (its protection rules apply); the release role (``release``), release.yml's image push on a
+    v* tag only."""
     condition: dict[str, dict[str, Any]] = {"StringEquals": {f"{OIDC_HOST}:aud": AWS_AUDIENCE}}
-    if choices.registry == "ecr":
-        condition["StringLike"] = {f"{OIDC_HOST}:sub": [subject(choices), tag_subject(choices)]}
+    if release:
+        condition["StringLike"] = {f"{OIDC_HOST}:sub": tag_subject(choices)}
     else:
         condition["StringEquals"][f"{OIDC_HOST}:sub"] = subject(choices)
     statement = {
@@ -68,7 +70,8 @@ def aws_trust_policy(choices: Choices) -> str:
 
 def iam_policy(choices: Choices | None = None) -> str:
     """The deploy role's permissions: preflight reads, migrate/deploy/rollback writes, PassRole on the
-    task roles only, the policy simulator on itself (preflight --check-access), ECR push when used."""
+    task roles only, the policy simulator on itself (preflight --check-access). The ECR push is the
+    release role's (:func:`aws_section`), never the deploy role's."""
     from release_kit.platforms.ecs.access import ACTIONS as ECS_ACTIONS  # the list --check-access checks
 
     statements: list[dict[str, Any]] = [
@@ -96,8 +99,6 @@ def iam_policy(choices: Choices | None = None) -> str:
             "Resource": f"arn:aws:iam::{ACCOUNT}:role/{DEPLOY_ROLE}",
         },
     ]
-    if choices is not None and choices.registry == "ecr":
-        statements += ecr_push_statements()
     return _json({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -165,7 +166,12 @@ def github_settings(choices: Choices) -> list[str]:
         secrets.append("`REGISTRY_USERNAME`, `REGISTRY_PASSWORD`: the app id and secret of the push identity (AcrPush)")
     variables = ["`API_URL`, `WEB_URL`: the deployed services' base URLs (health and smoke call them)"]
     if choices.platform == "ecs":
-        variables.append(f"`AWS_ROLE_ARN`: `arn:aws:iam::{ACCOUNT}:role/{DEPLOY_ROLE}`, the role below")
+        variables.append(f"`AWS_ROLE_ARN`: `arn:aws:iam::{ACCOUNT}:role/{DEPLOY_ROLE}`, the deploy role below")
+        if choices.registry == "ecr":
+            variables.append(
+                f"`AWS_RELEASE_ROLE_ARN`: `arn:aws:iam::{ACCOUNT}:role/{RELEASE_ROLE}`, "
+                "the release role below (ECR push)"
+            )
     else:
         variables.append(
             "`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_SUBSCRIPTION_ID`: the deploy identity (OIDC, no secret)"
@@ -198,11 +204,11 @@ def _aws_way_in(choices: Choices) -> list[str]:
         "configure-aws-credentials signs in with the keys and assumes the role with them, which this trust "
         "policy refuses.",
         "The alternative, only where OIDC cannot be used: an IAM user's access keys as those two secrets for the "
-        "ECR push, with `AWS_ROLE_ARN` left unset. deploy.yml and rollback.yml pass no keys: on ECS they sign in "
-        "through the role only.",
-        "The same role pushes the images (release.yml passes one `aws_role_arn`), so it also trusts release.yml's "
-        "runs on v* tags, outside the environment's protection rules: protect v* tags (a tag ruleset) so only "
-        "maintainers can push them.",
+        "ECR push, with `AWS_RELEASE_ROLE_ARN` left unset. deploy.yml and rollback.yml pass no keys: on ECS they "
+        "sign in through the deploy role only.",
+        "Two roles: the release role pushes the images on a v* tag (outside the environment, so it can push and "
+        "nothing else); the deploy role trusts only jobs in the environment, so its protection rules (reviewers) "
+        "guard every deploy. Protect v* tags too (a tag ruleset), so only maintainers can start a release.",
     ]
 
 
@@ -222,9 +228,8 @@ def aws_section(choices: Choices) -> list[str]:
         f"aws iam create-open-id-connect-provider --url https://{OIDC_HOST} --client-id-list {AWS_AUDIENCE}",
         "```",
         "",
-        f"2. The deploy role `{DEPLOY_ROLE}`, assumable by {repo}'s jobs in the `{ENVIRONMENT}` environment only"
-        + (" and by release.yml's image push on a v* tag (it uses the same role)" if choices.registry == "ecr" else "")
-        + ". Its trust policy (`trust.json`):",
+        f"2. The deploy role `{DEPLOY_ROLE}`, assumable by {repo}'s jobs in the `{ENVIRONMENT}` environment only. "
+        "Its trust policy (`trust.json`):",
         "",
         "```json",
         aws_trust_policy(choices),
@@ -232,9 +237,7 @@ def aws_section(choices: Choices) -> list[str]:
         "",
         "3. Its permissions (`deploy-policy.json`): what preflight reads, what migrate, deploy and rollback do "
         "(snapshots are created with tags: `rds:AddTagsToResource`), `iam:PassRole` on the task and execution "
-        "roles only, the policy simulator on itself for `preflight --check-access`"
-        + (", and the ECR push" if choices.registry == "ecr" else "")
-        + ":",
+        "roles only, the policy simulator on itself for `preflight --check-access`:",
         "",
         "```json",
         iam_policy(choices),
@@ -246,6 +249,29 @@ def aws_section(choices: Choices) -> list[str]:
         "--policy-document file://deploy-policy.json",
         "```",
     ]
+    if choices.registry == "ecr":
+        push = _json({"Version": "2012-10-17", "Statement": ecr_push_statements()})
+        lines += [
+            "",
+            f"4. The release role `{RELEASE_ROLE}`, assumable by {repo}'s release.yml runs on v* tags only, with "
+            "the ECR push and nothing else. Its trust policy (`release-trust.json`):",
+            "",
+            "```json",
+            aws_trust_policy(choices, release=True),
+            "```",
+            "",
+            "Its permissions (`release-policy.json`):",
+            "",
+            "```json",
+            push,
+            "```",
+            "",
+            "```sh",
+            f"aws iam create-role --role-name {RELEASE_ROLE} --assume-role-policy-document file://release-trust.json",
+            f"aws iam put-role-policy --role-name {RELEASE_ROLE} --policy-name release-kit-push "
+            "--policy-document file://release-policy.json",
+            "```",
+        ]
     return lines
 
 
