@@ -190,15 +190,28 @@ class GitHubClient:
         )
         if token:
             self._http.auth = _TokenForOrigins(token, frozenset(trusted))
-        # pre-signed storage URLs (attestation bundles) get no token, through the same transport and policy
-        self._anonymous = make_client(headers={"User-Agent": headers["User-Agent"]}, transport=transport, policy=policy)
+        # pre-signed storage URLs (attestation bundles) get no token, through the same transport and policy;
+        # made on first use (most commands download nothing: no second TLS set-up for them)
+        self._anonymous_options: dict[str, Any] = {
+            "headers": {"User-Agent": headers["User-Agent"]},
+            "transport": transport,
+            "policy": policy,
+        }
+        self._anonymous: httpx.Client | None = None
         self._etags: dict[str, tuple[str, Json, str | None]] = {}
         self._lock = threading.Lock()
         self.requests = 0
 
     def close(self) -> None:
         self._http.close()
-        self._anonymous.close()
+        if self._anonymous is not None:
+            self._anonymous.close()
+
+    def _without_token(self) -> httpx.Client:
+        with self._lock:
+            if self._anonymous is None:
+                self._anonymous = make_client(**self._anonymous_options)
+            return self._anonymous
 
     def get_without_token(self, url: str, *, limit: int) -> bytes:
         """A pre-signed URL (such as an attestation's bundle_url): the GitHub token is never sent.
@@ -210,7 +223,7 @@ class GitHubClient:
         with self._lock:
             self.requests += 1
         try:
-            with self._anonymous.stream("GET", url) as response:
+            with self._without_token().stream("GET", url) as response:
                 if response.status_code >= 400:
                     raise self._bounded_error("GET", url, response)
                 return read_capped(response, limit, what=httpx.URL(url).path.rsplit("/", 1)[-1] or url)
