@@ -21,7 +21,7 @@ from release_kit.rollout.snapshot import snapshot_identifier
 from release_kit.target.settings import DeploySettings
 from tests.fakes.aws import backend
 from tests.fakes.aws_proxy import ALWAYS, Proxy, serve_proxy
-from tests.fakes.ecs_rollout import CLUSTER, NEW, OLD, EcsSimulator, ScriptedClock, fresh_ecs, moto_session
+from tests.fakes.ecs_rollout import CLUSTER, NEW, OLD, EcsSimulator, ScriptedClock
 
 LOOKUPS = 3  # release_kit.platforms.ecs.engine.LOOKUPS: a short, bounded re-check
 COMMAND = split_command("starter-console release db --note 'schema v2'")
@@ -31,18 +31,6 @@ def settings(**extra: object) -> DeploySettings:
     return DeploySettings.model_validate(
         {"platform": "ecs", "region": "us-east-1", "cluster": CLUSTER, "services": {"api": "agent-api"}} | extra
     )
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_session() as url:
-        yield url
-
-
-@pytest.fixture
-def sim(moto: str) -> Iterator[EcsSimulator]:
-    with fresh_ecs() as simulator:
-        yield simulator
 
 
 def test_exit_0_passes_and_the_task_runs_like_the_service_with_our_command(sim: EcsSimulator) -> None:

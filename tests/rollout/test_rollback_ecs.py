@@ -20,7 +20,7 @@ from release_kit.rollout.rollback import run_rollback
 from release_kit.target.settings import DeploySettings
 from tests.fakes.aws import backend
 from tests.fakes.clock import FakeClock
-from tests.fakes.ecs_rollout import CLUSTER, OLD, EcsSimulator, ScriptedClock, fresh_ecs, moto_session
+from tests.fakes.ecs_rollout import CLUSTER, OLD, EcsSimulator, ScriptedClock
 from tests.fakes.github import FakeGitHub, serve, sha_of
 from tests.records.conftest import REPO, TOKEN, deploy
 from tests.rollout.digests import every_digest_exists
@@ -69,20 +69,6 @@ def history(fake: FakeGitHub, *, newest_snapshot: str | None = SNAPSHOT) -> dict
         "v1.3.0": deploy(fake, "v1.3.0", "success", image_set=BAD, checks={"health": "pass", "smoke": "fail"}),
         "v1.4.0": deploy(fake, "v1.4.0", "success", image_set=OLD, snapshot=newest_snapshot),
     }
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_session() as url:
-        yield url
-
-
-@pytest.fixture
-def sim(moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[EcsSimulator]:
-    for name in ("GITHUB_SERVER_URL", "GITHUB_RUN_ID", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
-    with fresh_ecs() as simulator:
-        yield simulator
 
 
 @pytest.fixture(autouse=True)

@@ -25,26 +25,12 @@ from release_kit.records.provenance import DigestCheck
 from release_kit.rollout.rollback import run_rollback
 from tests.fakes.aws import ACCOUNT, backend
 from tests.fakes.clock import FakeClock
-from tests.fakes.ecs_rollout import OLD, EcsSimulator, fresh_ecs, moto_session
+from tests.fakes.ecs_rollout import OLD, EcsSimulator
 from tests.fakes.github import FakeGitHub, serve, sha_of
 from tests.images.server import free_port, registry
 from tests.records.conftest import REPO, TOKEN, deploy
 from tests.rollout.digests import KnownDigests, every_digest_exists
 from tests.rollout.test_rollback_ecs import CONFIG, GOOD, completes, running_image, settings
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_session() as url:
-        yield url
-
-
-@pytest.fixture
-def sim(moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[EcsSimulator]:
-    for name in ("GITHUB_SERVER_URL", "GITHUB_RUN_ID", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
-    with fresh_ecs() as simulator:
-        yield simulator
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from release_kit import gha
 from release_kit.cli import run_cli
-from tests.fakes.ecs_rollout import CLUSTER, NEW, EcsSimulator, ScriptedClock, fresh_ecs, moto_session
+from tests.fakes.ecs_rollout import CLUSTER, NEW, EcsSimulator, ScriptedClock, fresh_ecs
 
 CONFIG = f"""
 deploy:
@@ -23,12 +23,6 @@ deploy:
   migrations:
     command: starter-console release db
 """
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_session() as url:
-        yield url
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
 import pytest
 
@@ -12,24 +10,12 @@ from release_kit.rollout.images import parse_image
 from release_kit.rollout.models import Verdict
 from release_kit.target.settings import DeploySettings
 from tests.fakes.aws import backend
-from tests.fakes.ecs_rollout import CLUSTER, NEW, OLD, EcsSimulator, ScriptedClock, fresh_ecs, moto_session
+from tests.fakes.ecs_rollout import CLUSTER, NEW, OLD, EcsSimulator, ScriptedClock
 
 SETTINGS = DeploySettings.model_validate(
     {"platform": "ecs", "region": "us-east-1", "cluster": CLUSTER, "services": {"api": "agent-api", "web": "agent-web"}}
 )
 IMAGES = {"api": parse_image(NEW["api"]), "web": parse_image(NEW["web"])}
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_session() as url:
-        yield url
-
-
-@pytest.fixture
-def sim(moto: str) -> Iterator[EcsSimulator]:
-    with fresh_ecs() as simulator:
-        yield simulator
 
 
 def test_a_completed_rollout_deploys_api_then_web_with_everything_else_unchanged(
